@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Options shared by the modules of redisops.sentinel."""
+
+    # Connection to the Redis or Sentinel server the module talks to.
+    DOCUMENTATION = r"""
+options:
+  login_host:
+    description:
+      - Host name or IP address of the Redis or Sentinel server to query.
+      - The connection is made from the managed host the task runs on.
+    type: str
+    default: 127.0.0.1
+  login_port:
+    description:
+      - TCP port of the Redis or Sentinel server to query.
+      - Must be between 1 and 65535.
+    type: int
+  login_user:
+    description:
+      - ACL user name to authenticate with (Redis 6 or later).
+      - Leave unset to authenticate as the default user with O(login_password) only.
+    type: str
+  login_password:
+    description:
+      - Password to authenticate with (C(AUTH)).
+      - Leave unset for a server without C(requirepass).
+    type: str
+  connect_timeout:
+    description:
+      - Timeout in seconds for connecting to and for each reply of a server.
+      - Also used for the diagnostic probes of peers made on timeout.
+      - Must be greater than 0.
+    type: float
+    default: 2.0
+"""
+
+    # Options of the modules that poll until a condition holds.
+    WAIT = r"""
+options:
+  timeout:
+    description:
+      - Maximum number of seconds to wait for the expected state.
+      - V(0) checks once. Must not be negative.
+    type: float
+    default: 60
+  poll_interval:
+    description:
+      - Seconds between two checks.
+      - Must be greater than 0 and at most 0.2, so that readiness is seen
+        within a fifth of a second of being reached.
+    type: float
+    default: 0.1
+"""

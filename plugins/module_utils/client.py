@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument specs, input validation and redis-py connections shared by the modules."""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from typing import Any, Mapping
+
+from ansible.module_utils.basic import missing_required_lib
+
+try:
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.exceptions import RedisError, ResponseError
+    from redis.retry import Retry
+except ImportError:
+    HAS_REDIS = False
+    REDIS_IMP_ERR: str | None = traceback.format_exc()
+
+    class ResponseError(Exception):  # type: ignore[no-redef]
+        """Stand-in so that ``except ResponseError`` stays valid without redis-py."""
+
+    RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (OSError,)
+else:
+    HAS_REDIS = True
+    REDIS_IMP_ERR = None
+    # Connection refused while a service starts, LOADING, timeouts ... are retried.
+    RETRYABLE_ERRORS = (RedisError, OSError)
+
+# redis-py 8 speaks RESP3 by default, which turns SENTINEL replies into maps; the
+# parsers of this collection expect RESP2 flat lists. redis-py 4.x has no protocol
+# argument and always speaks RESP2.
+_PROTOCOL_ARGS = ({'protocol': 2} if HAS_REDIS and 'protocol' in inspect.signature(redis.Redis.__init__).parameters
+                  else {})
+
+REDIS_PORT = 6379
+SENTINEL_PORT = 26379
+MAX_POLL_INTERVAL = 0.2
+
+
+def connection_argument_spec(default_port: int) -> dict[str, dict[str, Any]]:
+    """Options used to reach the server the module queries (TLS options go here)."""
+    return dict(
+        login_host=dict(type='str', default='127.0.0.1'),
+        login_port=dict(type='int', default=default_port),
+        login_user=dict(type='str'),
+        login_password=dict(type='str', no_log=True),
+        connect_timeout=dict(type='float', default=2.0),
+    )
+
+
+def wait_argument_spec() -> dict[str, dict[str, Any]]:
+    return dict(
+        timeout=dict(type='float', default=60.0),
+        poll_interval=dict(type='float', default=0.1),
+    )
+
+
+def port_error(name: str, port: int | None) -> str | None:
+    if port is None or 1 <= port <= 65535:
+        return None
+    return '%s must be between 1 and 65535, got %d' % (name, port)
+
+
+def common_param_errors(params: Mapping[str, Any]) -> list[str]:
+    """Problems with the connection and wait options, as readable sentences."""
+    errors = []
+    if params['connect_timeout'] <= 0:
+        errors.append('connect_timeout must be greater than 0, got %s' % params['connect_timeout'])
+    if params['timeout'] < 0:
+        errors.append('timeout must not be negative, got %s' % params['timeout'])
+    interval = params['poll_interval']
+    if not 0 < interval <= MAX_POLL_INTERVAL:
+        errors.append('poll_interval must be greater than 0 and at most %s seconds, got %s'
+                      % (MAX_POLL_INTERVAL, interval))
+    error = port_error('login_port', params['login_port'])
+    if error:
+        errors.append(error)
+    return errors
+
+
+def fail_on_param_errors(module, errors: list[str]) -> None:
+    if errors:
+        module.fail_json(msg='Invalid parameters: %s.' % '; '.join(errors), changed=False)
+
+
+def ensure_redis_library(module) -> None:
+    """Fail without redis-py, except in check mode where the library may not be installed yet."""
+    if HAS_REDIS:
+        return
+    msg = missing_required_lib('redis')
+    if module.check_mode:
+        module.exit_json(changed=False, ready=False, msg='Check mode: %s' % msg)
+    module.fail_json(msg=msg, exception=REDIS_IMP_ERR, changed=False)
+
+
+def connect(params: Mapping[str, Any], host: str | None = None, port: int | None = None) -> 'redis.Redis':
+    """A client for login_host:login_port, or for host:port with the same credentials.
+
+    Responses are decoded to str. redis-py's own retries are switched off so the
+    caller's poll loop alone decides when to try again.
+    """
+    timeout = params['connect_timeout']
+    return redis.Redis(
+        host=host or params['login_host'],
+        port=port or params['login_port'],
+        username=params['login_user'],
+        password=params['login_password'],
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        decode_responses=True,
+        retry=Retry(NoBackoff(), 0),
+        **_PROTOCOL_ARGS,
+    )

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+"""DOCUMENTATION (with fragments, as ansible-doc renders it) must match the argument specs."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.redisops.sentinel.plugins.modules import replica_wait, sentinel_wait
+
+COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
+MODULES = {'redisops.sentinel.replica_wait': replica_wait, 'redisops.sentinel.sentinel_wait': sentinel_wait}
+
+
+@pytest.fixture(scope='module')
+def docs() -> dict:
+    ansible_doc = Path(sys.executable).with_name('ansible-doc')
+    if not ansible_doc.exists():
+        pytest.skip('ansible-doc is not installed next to the test interpreter')
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_NOCOLOR='1')
+    output = subprocess.run([str(ansible_doc), '--json', *MODULES], env=env, check=True,
+                            capture_output=True, text=True).stdout
+    return json.loads(output)
+
+
+@pytest.mark.parametrize('name', sorted(MODULES))
+def test_options_match_argument_spec(docs, name):
+    documented = docs[name]['doc']['options']
+    spec = MODULES[name].argument_spec()
+    assert sorted(documented) == sorted(spec)
+    for option, rules in spec.items():
+        doc = documented[option]
+        assert doc['type'] == rules['type'], option
+        assert doc.get('default') == rules.get('default'), option
+        assert doc.get('required', False) == rules.get('required', False), option
+        assert doc.get('elements') == rules.get('elements'), option
+
+
+@pytest.mark.parametrize('name', sorted(MODULES))
+def test_metadata_examples_and_return(docs, name):
+    doc = docs[name]['doc']
+    assert doc['version_added'] == '0.1.0'
+    assert doc['attributes']['check_mode']['support'] == 'full'
+    assert doc['attributes']['diff_mode']['support'] == 'none'
+    other = ({'redisops.sentinel.replica_wait', 'redisops.sentinel.sentinel_wait'} - {name}).pop()
+    assert doc['seealso'] == [{'module': other}]
+    for task in yaml.safe_load(docs[name]['examples']):
+        assert name in task or 'ansible.builtin.debug' in task
+    returned = docs[name]['return']
+    assert {'ready', 'elapsed', 'state', 'msg', 'unmet', 'last_error', 'diagnosis'} <= set(returned)
