@@ -6,6 +6,7 @@ export REDISOPS_VENV := $(VENV)
 export PATH := $(VENV)/bin:$(PATH)
 export REDISOPS_DNS ?= $(shell awk '/^nameserver/ {print $$2; exit}' /etc/resolv.conf)
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/playbooks/collections
+export ANSIBLE_PIPELINING := true
 LAB_INVENTORY := lab/inventory.yml
 SCENARIOS ?= default
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.redisops.sentinel.plugins.modules import replica_wait, sentinel_wait
+from ansible_collections.redisops.sentinel.plugins.modules import replica_wait, sentinel_wait, topology_info
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
-MODULES = {'redisops.sentinel.replica_wait': replica_wait, 'redisops.sentinel.sentinel_wait': sentinel_wait}
+WAIT_MODULES = {'redisops.sentinel.replica_wait': replica_wait, 'redisops.sentinel.sentinel_wait': sentinel_wait}
+MODULES = dict(WAIT_MODULES, **{'redisops.sentinel.topology_info': topology_info})
 
 
 @pytest.fixture(scope='module')
@@ -41,7 +42,7 @@ def test_options_match_argument_spec(docs, name):
         assert doc.get('elements') == rules.get('elements'), option
 
 
-@pytest.mark.parametrize('name', sorted(MODULES))
+@pytest.mark.parametrize('name', sorted(WAIT_MODULES))
 def test_metadata_examples_and_return(docs, name):
     doc = docs[name]['doc']
     assert doc['version_added'] == '0.1.0'
@@ -53,3 +54,11 @@ def test_metadata_examples_and_return(docs, name):
         assert name in task or 'ansible.builtin.debug' in task
     returned = docs[name]['return']
     assert {'ready', 'elapsed', 'state', 'msg', 'unmet', 'last_error', 'diagnosis'} <= set(returned)
+
+
+def test_topology_info_docs(docs):
+    doc = docs['redisops.sentinel.topology_info']
+    assert doc['doc']['attributes']['check_mode']['support'] == 'full'
+    assert {'groups', 'summary'} <= set(doc['return'])
+    for task in yaml.safe_load(doc['examples']):
+        assert 'redisops.sentinel.topology_info' in task or 'ansible.builtin.debug' in task
