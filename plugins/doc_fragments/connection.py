@@ -39,6 +39,19 @@ options:
     default: 2.0
 """
 
+    # Attributes every module of the collection shares: read-only, posix
+    # hosts, members of the action group. Each module adds its check_mode.
+    ATTRIBUTES = r"""
+attributes:
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+  action_group:
+    membership:
+      - redisops.sentinel.redis
+"""
+
     # Options of the modules that poll until a condition holds.
     WAIT = r"""
 options:

@@ -45,6 +45,18 @@ def parse_address(text: str, default_port: int) -> Address:
     return Address(host, int(port_text))
 
 
+def parse_address_list(texts: list[str] | None, default_port: int, key: str,
+                       errors: list[str]) -> list[Address]:
+    """Parse option ``key``; each bad entry adds a sentence to ``errors``."""
+    addresses = []
+    for text in texts or []:
+        try:
+            addresses.append(parse_address(text, default_port))
+        except ValueError as exc:
+            errors.append('%s: %s' % (key, exc))
+    return addresses
+
+
 def host_aliases(host: str) -> frozenset[str]:
     """The host as written (lower case) plus the IP addresses it resolves to."""
     names = {host.lower()}

@@ -22,6 +22,20 @@ class WaitOutcome:
     attempts: int = 0
 
 
+def conclude(module, result: dict[str, Any], ready: bool,
+             diagnose: Callable[[], tuple[Any, str]]) -> None:
+    """Exit with ``result``: ready, or not ready in check mode (observed once, never a
+    failure), or fail with the diagnosis ``diagnose`` returns (data, sentence for msg)."""
+    if ready:
+        module.exit_json(**result)
+    if module.check_mode:
+        result['msg'] = 'Check mode (observed once): %s' % result['msg']
+        module.exit_json(**result)
+    result['diagnosis'], explanation = diagnose()
+    result['msg'] += explanation
+    module.fail_json(**result)
+
+
 def describe_error(exc: BaseException) -> str:
     return '%s: %s' % (type(exc).__name__, exc)
 

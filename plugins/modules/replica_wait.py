@@ -26,19 +26,13 @@ extends_documentation_fragment:
   - redisops.sentinel.connection.wait
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
+  - redisops.sentinel.connection.attributes
 attributes:
   check_mode:
     support: full
     details:
       - In check mode the replica is observed once and the task never fails because it is not
         ready (the service may not be installed yet); V(ready) tells the result.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - redisops.sentinel.redis
 options:
   login_port:
     description:
@@ -213,7 +207,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.replication impo
     replica_unmet,
     replication_state,
 )
-from ansible_collections.redisops.sentinel.plugins.module_utils.wait import WaitOutcome, poll_until
+from ansible_collections.redisops.sentinel.plugins.module_utils.wait import WaitOutcome, conclude, poll_until
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -312,17 +306,11 @@ def main() -> None:
     finally:
         checker.close()
 
-    result = result_of(params, expect, outcome)
-    if outcome.ready:
-        module.exit_json(**result)
-    if module.check_mode:
-        result['msg'] = 'Check mode (observed once): %s' % result['msg']
-        module.exit_json(**result)
-    diagnosis = diagnose(params, outcome.state)
-    result['diagnosis'] = diagnosis
-    result['msg'] += ' Probe of %s from this host: %s. %s' % (
-        diagnosis['peer'], diagnosis['result'], diagnosis['hint'])
-    module.fail_json(**result)
+    def diagnosis() -> tuple[dict[str, str], str]:
+        found = diagnose(params, outcome.state)
+        return found, ' Probe of %s from this host: %s. %s' % (found['peer'], found['result'], found['hint'])
+
+    conclude(module, result_of(params, expect, outcome), outcome.ready, diagnosis)
 
 
 if __name__ == '__main__':

@@ -32,19 +32,13 @@ extends_documentation_fragment:
   - redisops.sentinel.connection.wait
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
+  - redisops.sentinel.connection.attributes
 attributes:
   check_mode:
     support: full
     details:
       - In check mode the Sentinel is observed once and the task never fails because it is not
         ready (the service may not be installed yet); V(ready) tells the result.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - redisops.sentinel.redis
 options:
   login_port:
     description:
@@ -281,6 +275,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.address import (
     AddressMatcher,
     is_local_address,
     parse_address,
+    parse_address_list,
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     REDIS_PORT,
@@ -306,7 +301,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import 
     node_address,
     observe,
 )
-from ansible_collections.redisops.sentinel.plugins.module_utils.wait import WaitOutcome, poll_until
+from ansible_collections.redisops.sentinel.plugins.module_utils.wait import WaitOutcome, conclude, poll_until
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -325,17 +320,6 @@ def argument_spec() -> dict[str, dict[str, Any]]:
         master_password=dict(type='str', no_log=True),
     )
     return spec
-
-
-def parse_addresses(params: dict[str, Any], key: str, default_port: int,
-                    errors: list[str]) -> list[Address]:
-    addresses = []
-    for text in params[key] or []:
-        try:
-            addresses.append(parse_address(text, default_port))
-        except ValueError as exc:
-            errors.append('%s: %s' % (key, exc))
-    return addresses
 
 
 def expected_count(params: dict[str, Any], count_key: str, list_key: str, errors: list[str]) -> int | None:
@@ -369,8 +353,8 @@ def build_expectation(params: dict[str, Any]) -> tuple[SentinelExpectation, list
     if not MASTER_NAME_RE.match(params['master_name']):
         errors.append('master_name may only contain letters, digits, ".", "_" and "-", got %r'
                       % params['master_name'])
-    replicas = parse_addresses(params, 'replica_addresses', params['master_port'], errors)
-    sentinels = parse_addresses(params, 'sentinel_addresses', params['login_port'], errors)
+    replicas = parse_address_list(params['replica_addresses'], params['master_port'], 'replica_addresses', errors)
+    sentinels = parse_address_list(params['sentinel_addresses'], params['login_port'], 'sentinel_addresses', errors)
     replica_count = expected_count(params, 'replica_count', 'replica_addresses', errors)
     sentinel_count = expected_count(params, 'sentinel_count', 'sentinel_addresses', errors)
     if sentinel_count is not None and sentinel_count < 1:
@@ -475,17 +459,14 @@ def main() -> None:
         client.close()
 
     result, report = result_of(params, expect, outcome)
-    if outcome.ready:
-        module.exit_json(**result)
-    if module.check_mode:
-        result['msg'] = 'Check mode (observed once): %s' % result['msg']
-        module.exit_json(**result)
-    diagnosis = diagnose(params, outcome.state, report)
-    result['diagnosis'] = diagnosis
-    if diagnosis:
-        result['msg'] += ' Probes from this host: %s' % ' '.join(
-            '%s %s: %s. %s' % (item['role'], item['peer'], item['result'], item['hint']) for item in diagnosis)
-    module.fail_json(**result)
+
+    def diagnosis() -> tuple[list[dict[str, str]], str]:
+        probes = diagnose(params, outcome.state, report)
+        text = ' '.join('%s %s: %s. %s' % (item['role'], item['peer'], item['result'], item['hint'])
+                        for item in probes)
+        return probes, ' Probes from this host: %s' % text if probes else ''
+
+    conclude(module, result, outcome.ready, diagnosis)
 
 
 if __name__ == '__main__':

@@ -22,16 +22,10 @@ extends_documentation_fragment:
   - redisops.sentinel.connection
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
+  - redisops.sentinel.connection.attributes
 attributes:
   check_mode:
     support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
-  action_group:
-    membership:
-      - redisops.sentinel.redis
 options:
   login_port:
     description:
@@ -123,7 +117,8 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redisops.sentinel.plugins.module_utils.address import format_address, parse_address
+from ansible_collections.redisops.sentinel.plugins.module_utils.address import (
+    format_address, parse_address, parse_address_list)
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     RETRYABLE_ERRORS, SENTINEL_PORT, connect, connection_argument_spec, ensure_redis_library,
     fail_on_param_errors, port_error)
@@ -146,14 +141,9 @@ def argument_spec() -> dict[str, dict[str, Any]]:
 def sentinel_addresses(module: AnsibleModule) -> list[str]:
     params = module.params
     texts = params['sentinels'] or [format_address(params['login_host'], params['login_port'])]
-    errors = [port_error('login_port', params['login_port'])]
-    addresses = []
-    for text in texts:
-        try:
-            addresses.append(parse_address(text, params['login_port']))
-        except ValueError as exc:
-            errors.append('sentinels: %s' % exc)
-    fail_on_param_errors(module, [error for error in errors if error])
+    errors = [error for error in [port_error('login_port', params['login_port'])] if error]
+    addresses = parse_address_list(texts, params['login_port'], 'sentinels', errors)
+    fail_on_param_errors(module, errors)
     return addresses
 
 
