@@ -93,8 +93,9 @@ groups:
       type: bool
     sentinels:
       description:
-        - Per Sentinel, its address, reachable, error, master (the address it follows), flags,
-          config_epoch, num_replicas, num_other_sentinels, quorum and ckquorum.
+        - Per Sentinel, its address, reachable, error, tilt (whether it is in TILT mode), master
+          (the address it follows), flags, config_epoch, num_replicas, num_other_sentinels,
+          quorum and ckquorum.
       type: list
       elements: dict
     nodes:
@@ -148,23 +149,27 @@ def sentinel_addresses(module: AnsibleModule) -> list[str]:
 
 
 def ask_sentinel(params: dict[str, Any], address, names: list[str] | None) -> dict[str, Any]:
-    """One Sentinel's view of each group: {'address', 'reachable', 'error', 'views': {name: view}}."""
-    entry: dict[str, Any] = dict(address=str(address), reachable=False, error=None, views={})
+    """One Sentinel's view of each group: {'address', 'reachable', 'error', 'tilt', 'views': {name: view}}."""
+    entry: dict[str, Any] = dict(address=str(address), reachable=False, error=None, tilt=None, views={})
+    client = connect(params, address.host, address.port)
     try:
-        client = connect(params, address.host, address.port)
+        entry['tilt'] = int(client.info('sentinel').get('sentinel_tilt', 0)) == 1
         if names is None:
             names = [pairs_to_dict(item)['name'] for item in client.execute_command('SENTINEL', 'MASTERS')]
         entry['views'] = {name: observe(client, name, check_quorum=True) for name in names}
         entry['reachable'] = True
     except RETRYABLE_ERRORS as exc:
         entry['error'] = describe_error(exc)
+    finally:
+        client.close()
     return entry
 
 
 def sentinel_row(entry: dict[str, Any], name: str) -> dict[str, Any]:
     view = entry['views'].get(name) or {}
     master = view.get('master')
-    row = dict(address=entry['address'], reachable=entry['reachable'], error=entry['error'], master=None)
+    row = dict(address=entry['address'], reachable=entry['reachable'], error=entry['error'], master=None,
+               tilt=entry['tilt'])
     if entry['reachable'] and master is None:
         row['error'] = 'monitors no master named %s' % name
     if master:
@@ -220,9 +225,9 @@ def describe_sentinel(row: dict[str, Any]) -> str:
     if not row['master']:
         return '  sentinel %s  %s' % (row['address'], row['error'] or 'no view')
     quorum = 'quorum OK' if (row['ckquorum'] or '').startswith('OK') else row['ckquorum']
-    return ('  sentinel %s  sees master %s, flags %s, %s replicas, %s Sentinels, epoch %s, %s'
+    return ('  sentinel %s  sees master %s, flags %s, %s replicas, %s Sentinels, epoch %s, %s%s'
             % (row['address'], row['master'], ','.join(row['flags']), row['num_replicas'],
-               row['num_other_sentinels'] + 1, row['config_epoch'], quorum))
+               row['num_other_sentinels'] + 1, row['config_epoch'], quorum, ', TILT' if row['tilt'] else ''))
 
 
 def describe_node(node: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ def test_reports_agreement_replicas_and_lag(run_module, cluster):
     assert group['name'] == MASTER_NAME
     assert group['agreed'] is True and group['master'] == cluster.master.address
     assert [row['master'] for row in group['sentinels']] == [cluster.master.address] * 3
-    assert all(row['num_other_sentinels'] == 2 and row['ckquorum'].startswith('OK')
+    assert all(row['num_other_sentinels'] == 2 and row['ckquorum'].startswith('OK') and row['tilt'] is False
                for row in group['sentinels'])
     master, replica = group['nodes']
     assert master['address'] == cluster.master.address and master['role'] == 'master'
