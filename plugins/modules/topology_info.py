@@ -121,8 +121,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import (
     format_address, parse_address, parse_address_list)
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
-    RETRYABLE_ERRORS, SENTINEL_PORT, connect, connection_argument_spec, ensure_redis_library,
+    REDIS_PORT, RETRYABLE_ERRORS, SENTINEL_PORT, connect, connection_argument_spec, ensure_redis_library,
     fail_on_param_errors, port_error)
+from ansible_collections.redisops.sentinel.plugins.module_utils.replication import replication_state
 from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import (
     node_address, observe, pairs_to_dict)
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
@@ -184,20 +185,23 @@ def ask_node(params: dict[str, Any], address: str) -> dict[str, Any]:
     """INFO replication of one data node, with the data node credentials."""
     row: dict[str, Any] = dict(address=address, reachable=False, error=None)
     node_params = dict(params, login_user=params['master_user'], login_password=params['master_password'])
-    host, port = parse_address(address, 6379)
+    host, port = parse_address(address, REDIS_PORT)
+    client = connect(node_params, host, port)
     try:
-        info = connect(node_params, host, port).info('replication')
+        state = replication_state(client.info('replication'))
     except RETRYABLE_ERRORS as exc:
         row['error'] = describe_error(exc)
         return row
-    row.update(reachable=True, role=str(info.get('role')))
+    finally:
+        client.close()
+    row.update(reachable=True, role=state.get('role'))
     if row['role'] == 'slave':
-        row.update(master=format_address(str(info.get('master_host')), int(info.get('master_port', 0))),
-                   master_link_status=str(info.get('master_link_status')),
-                   offset=int(info.get('slave_repl_offset', 0)))
+        row.update(master=format_address(state.get('master_host', '?'), state.get('master_port', 0)),
+                   master_link_status=state.get('master_link_status'),
+                   offset=state.get('slave_repl_offset', 0))
     else:
-        row.update(offset=int(info.get('master_repl_offset', 0)),
-                   connected_replicas=int(info.get('connected_slaves', 0)))
+        row.update(offset=state.get('master_repl_offset', 0),
+                   connected_replicas=state.get('connected_slaves', 0))
     return row
 
 
