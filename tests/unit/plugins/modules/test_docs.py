@@ -11,11 +11,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.redisops.sentinel.plugins.modules import replica_wait, sentinel_wait, topology_info
+from ansible_collections.redisops.sentinel.plugins.modules import (
+    redis_config, replica_wait, sentinel_failover, sentinel_monitor, sentinel_wait, topology_info)
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
 WAIT_MODULES = {'redisops.sentinel.replica_wait': replica_wait, 'redisops.sentinel.sentinel_wait': sentinel_wait}
-MODULES = dict(WAIT_MODULES, **{'redisops.sentinel.topology_info': topology_info})
+# The modules that manage settings show them in diff mode.
+SETTINGS_MODULES = {'redisops.sentinel.redis_config': redis_config,
+                    'redisops.sentinel.sentinel_monitor': sentinel_monitor}
+MODULES = dict(WAIT_MODULES, **SETTINGS_MODULES, **{'redisops.sentinel.topology_info': topology_info,
+                                                    'redisops.sentinel.sentinel_failover': sentinel_failover})
 
 
 @pytest.fixture(scope='module')
@@ -40,6 +45,26 @@ def test_options_match_argument_spec(docs, name):
         assert doc.get('default') == rules.get('default'), option
         assert doc.get('required', False) == rules.get('required', False), option
         assert doc.get('elements') == rules.get('elements'), option
+        assert doc.get('choices') == rules.get('choices'), option
+
+
+def test_every_module_is_listed():
+    modules = Path(__file__).resolve().parents[4] / 'plugins' / 'modules'
+    assert sorted('redisops.sentinel.' + path.stem for path in modules.glob('*.py')) == sorted(MODULES)
+
+
+@pytest.mark.parametrize('name', sorted(MODULES))
+def test_examples_use_the_module(docs, name):
+    doc = docs[name]
+    assert doc['doc']['version_added'] == '0.1.0'
+    assert doc['doc']['attributes']['check_mode']['support'] == 'full'
+    used = [task for task in yaml.safe_load(doc['examples']) if name in task]
+    assert used, 'no example task of %s uses it' % name
+
+
+@pytest.mark.parametrize('name', sorted(SETTINGS_MODULES))
+def test_settings_modules_support_diff(docs, name):
+    assert docs[name]['doc']['attributes']['diff_mode']['support'] == 'full'
 
 
 @pytest.mark.parametrize('name', sorted(WAIT_MODULES))

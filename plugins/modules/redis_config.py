@@ -1,0 +1,475 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: redis_config
+short_description: Apply settings to a running Redis server, live
+version_added: "0.1.0"
+description:
+  - Reads every setting of O(settings) and O(secret_settings) with C(CONFIG GET) from the Redis server at
+    O(login_host):O(login_port) and changes only those that differ, all in one C(CONFIG SET), which Redis
+    applies entirely or not at all.
+  - Values are compared the way Redis reports them. Memory sizes count in bytes, with the units of redis.conf
+    (C(k)=1000, C(kb)=1024, C(m), C(mb), C(g), C(gb), in any case); C(yes) and C(no) may have any case; runs of
+    white space count as one space. Any other text, enum values included, is compared as written, so write it
+    the way C(CONFIG GET) shows it (for example V(allkeys-lru), not V(ALLKEYS-LRU)).
+  - After a change the module checks with C(CONFIG GET) that the server reports the requested values, then
+    saves the running configuration to the server's config file with C(CONFIG REWRITE) (see O(rewrite)).
+  - Some settings cannot change while the server runs; Redis answers C(can't set immutable config), or
+    C(can't set protected config) while C(enable-protected-configs) is C(no) (C(dir), C(dbfilename)). The module
+    writes those to O(config_file) and returns them in RV(restart_required); the server keeps the old values
+    until it restarts. Without O(config_file) the task fails before anything changes.
+  - A setting that C(CONFIG GET) does not know fails the task before anything changes. Directives that exist
+    only in redis.conf (C(include), C(rename-command), C(loadmodule) ...) cannot be managed here.
+  - Secret values, those of O(secret_settings) and those of C(requirepass), C(masterauth), C(tls-key-file-pass)
+    and C(tls-client-key-file-pass) wherever they are given, are compared exactly and never returned. The result
+    and the diff show them as C(********), or as the text "(changed)" when they change.
+extends_documentation_fragment:
+  - redisops.sentinel.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+  - redisops.sentinel.connection.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode the server is only read (C(CONFIG GET)). A setting that cannot change live is then reported
+        in RV(changed_settings), not in RV(restart_required), since only C(CONFIG SET) tells.
+  diff_mode:
+    support: full
+    details:
+      - One C(name value) line per requested setting, secret values masked.
+options:
+  login_port:
+    description:
+      - TCP port of the Redis server to configure.
+      - Must be between 1 and 65535.
+    type: int
+    default: 6379
+  connect_timeout:
+    description:
+      - Timeout in seconds for connecting to the server and for each of its replies.
+      - Must be greater than 0.
+    type: float
+    default: 2.0
+  settings:
+    description:
+      - The settings to apply, by name (as in redis.conf, case-insensitive) with the requested value.
+      - A value is a string, an integer, a boolean (V(true) is C(yes), V(false) is C(no)) or a list of those,
+        joined with single spaces (for example C(save) or C(bind); the order of the list is kept).
+      - The empty value is V("") or, as in redis.conf, V('""').
+      - At least one of O(settings) and O(secret_settings) is required.
+    type: dict
+  secret_settings:
+    description:
+      - Settings whose values are secret, like O(settings). Ansible hides their values from its output and logs.
+      - Put C(requirepass) and C(masterauth) here; given in O(settings) they are masked too, but Ansible may have
+        logged the module arguments before the module runs, so the module warns.
+      - A name must not appear in both O(settings) and O(secret_settings).
+    type: dict
+  rewrite:
+    description:
+      - Save the running configuration to the server's config file with C(CONFIG REWRITE) after a live change,
+        so that a restart keeps it.
+      - This fails when the server runs without a config file; the new values are then live only.
+    type: bool
+    default: true
+  config_file:
+    description:
+      - Path, on the managed host, of the config file the server reads at start.
+      - Used only for the settings that cannot change live. The first line of such a directive gets the new value,
+        its other lines are removed, and the directive is appended when the file lacks it. Owner, group, mode and
+        SELinux context of the file are kept; the file is replaced atomically.
+      - Files read with C(include) are not searched.
+    type: path
+notes:
+  - Requires Redis 7.0 or later to change several settings in one C(CONFIG SET); the ACL user needs
+    C(+config|get), C(+config|set) and C(+config|rewrite).
+  - Changing C(requirepass) does not log out the module's own connection, but later tasks must use the new
+    O(login_password).
+requirements:
+  - redis (Python library, redis-py 4.3 or later)
+seealso:
+  - module: redisops.sentinel.replica_wait
+author:
+  - redisops
+"""
+
+EXAMPLES = r"""
+- name: Cap the memory and keep RDB snapshots
+  redisops.sentinel.redis_config:
+    login_password: "{{ redis_password }}"
+    settings:
+      maxmemory: 2gb
+      maxmemory-policy: allkeys-lru
+      save: ["3600 1", "300 100"]
+      appendonly: true
+
+- name: Rotate the replication password without logging it
+  redisops.sentinel.redis_config:
+    login_password: "{{ redis_password }}"
+    secret_settings:
+      masterauth: "{{ redis_password }}"
+
+- name: Apply settings, including those that need a restart
+  redisops.sentinel.redis_config:
+    login_password: "{{ redis_password }}"
+    config_file: /etc/redis/redis.conf
+    settings:
+      maxclients: 20000
+      databases: 32
+  register: redis_settings
+
+- name: Restart Redis when a setting could not be applied live
+  ansible.builtin.service:
+    name: redis-server
+    state: restarted
+  when: redis_settings.restart_required | length > 0
+"""
+
+RETURN = r"""
+changed_settings:
+  description:
+    - Names of the settings changed on the running server, or written to O(config_file) for the next restart.
+    - In check mode, the settings that would change.
+  returned: always
+  type: list
+  elements: str
+  sample: [maxmemory, databases]
+restart_required:
+  description:
+    - Names of the settings that differ on the running server and that only a restart can change. O(config_file)
+      holds their new values. Also returned when O(config_file) already held them (RV(changed) is then V(false)).
+  returned: always
+  type: list
+  elements: str
+  sample: [databases]
+diff:
+  description: C(name value) lines of the requested settings before and after, secret values masked.
+  returned: always
+  type: dict
+  contains:
+    before:
+      description: The values the server reported.
+      type: str
+      sample: "maxmemory 0\nrequirepass ********\n"
+    after:
+      description: The requested values of the settings that change, the reported values of the others.
+      type: str
+      sample: "maxmemory 100mb\nrequirepass (changed)\n"
+msg:
+  description: Human readable outcome.
+  returned: always
+  type: str
+  sample: Changed maxmemory live on 127.0.0.1:6379 and saved with CONFIG REWRITE.
+"""
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.redisops.sentinel.plugins.module_utils.address import format_address
+from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
+    REDIS_PORT, RETRYABLE_ERRORS, ResponseError, connect, connection_argument_spec, ensure_redis_library,
+    fail_on_param_errors, port_error)
+from ansible_collections.redisops.sentinel.plugins.module_utils.config import (
+    ALWAYS_SECRET, name_error, refused_live, same_value, set_directive, setting_text, shown)
+from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
+
+try:
+    from redis.exceptions import AuthenticationError, NoPermissionError
+except ImportError:  # ensure_redis_library fails before they are needed; isinstance(x, ()) is False
+    AuthenticationError = NoPermissionError = ()  # type: ignore[assignment,misc]
+
+READ = 'read the settings with CONFIG GET'
+SET = 'change the settings with CONFIG SET'
+VERIFY = 'read the new settings back with CONFIG GET'
+REWRITE = 'save the settings to the config file with CONFIG REWRITE'
+# What a Redis error reply at each step means for the operator.
+_REPLY_HINTS = {
+    READ: '',
+    SET: 'Nothing was changed: correct the value Redis names.',
+    VERIFY: 'The new values are live but were not saved.',
+    REWRITE: ('The new values are live but not saved: start redis-server with a config file it can write, '
+              'or set rewrite to false.'),
+}
+_CONNECTION_HINT = ('Check that redis-server runs there, that login_host and login_port are right, and that its '
+                    'bind, protected-mode and the firewall admit this host.')
+
+
+def argument_spec() -> dict[str, dict[str, Any]]:
+    spec = connection_argument_spec(REDIS_PORT)
+    spec.update(
+        settings=dict(type='dict'),
+        secret_settings=dict(type='dict', no_log=True),
+        rewrite=dict(type='bool', default=True),
+        config_file=dict(type='path'),
+    )
+    return spec
+
+
+@dataclass
+class Wanted:
+    """The requested values as CONFIG SET arguments, by lower-case name, in the order given."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)
+    # Secrets given in settings, outside Ansible's no_log.
+    exposed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, option: str, raw_name: Any, raw_value: Any) -> None:
+        name = str(raw_name).lower()
+        problem = name_error(name)
+        if not problem and name in self.values:
+            problem = '%s is given twice (names are case-insensitive and shared by settings and secret_settings)' % name
+        if not problem:
+            try:
+                self.values[name] = setting_text(raw_value)
+            except TypeError as exc:
+                problem = '%s.%s %s' % (option, raw_name, exc)
+        if problem:
+            self.errors.append(problem)
+        elif option == 'secret_settings' or name in ALWAYS_SECRET:
+            self.secrets.add(name)
+            if option == 'settings':
+                self.exposed.append(name)
+
+
+def wanted_settings(params: dict[str, Any]) -> Wanted:
+    wanted = Wanted()
+    for option in ('settings', 'secret_settings'):
+        for name, value in (params[option] or {}).items():
+            wanted.add(option, name, value)
+    return wanted
+
+
+def param_errors(params: dict[str, Any]) -> list[str]:
+    errors = [error for error in [port_error('login_port', params['login_port'])] if error]
+    if params['connect_timeout'] <= 0:
+        errors.append('connect_timeout must be greater than 0, got %s' % params['connect_timeout'])
+    path = params['config_file']
+    if path and not os.path.isfile(path):
+        errors.append('config_file %s is not an existing file: give the config file redis-server was started '
+                      'with (INFO server shows it as config_file)' % path)
+    return errors
+
+
+def hide_exposed_secrets(module: AnsibleModule, wanted: Wanted) -> None:
+    for name in wanted.exposed:
+        if wanted.values[name]:
+            module.no_log_values.add(wanted.values[name])
+        module.warn('settings holds %s, a secret: give it in secret_settings so that Ansible keeps its value '
+                    'out of logs' % name)
+
+
+def hint(exc: BaseException, step: str) -> str:
+    if isinstance(exc, AuthenticationError):
+        return ('Check login_password and login_user: they must match the requirepass or an ACL user of '
+                'the server.')
+    if isinstance(exc, NoPermissionError):
+        return 'Grant the ACL user +config|get, +config|set and +config|rewrite.'
+    if isinstance(exc, ResponseError) and 'unknown command' in str(exc).lower():
+        return 'CONFIG is renamed or disabled on that server (rename-command in its redis.conf).'
+    if isinstance(exc, ResponseError):
+        return _REPLY_HINTS[step]
+    return _CONNECTION_HINT
+
+
+def failure(step: str, address: str, exc: BaseException) -> str:
+    msg = 'Could not %s on %s: %s.' % (step, address, describe_error(exc).rstrip('.'))
+    advice = hint(exc, step)
+    return '%s %s' % (msg, advice) if advice else msg
+
+
+def diff_of(wanted: Wanted, current: dict[str, str], differ: list[str]) -> dict[str, str]:
+    def lines(values: dict[str, str], after: bool) -> str:
+        return ''.join('%s %s\n' % (name, shown(values[name], name in wanted.secrets, after and name in differ))
+                       for name in wanted.values)
+
+    after = {name: wanted.values[name] if name in differ else current[name] for name in wanted.values}
+    return dict(before=lines(current, False), after=lines(after, True))
+
+
+class RedisConfig:
+    """The requested settings on one running server; remembers what it changed live."""
+
+    def __init__(self, module: AnsibleModule, wanted: Wanted):
+        self.module, self.params, self.wanted = module, module.params, wanted
+        self.address = format_address(self.params['login_host'], self.params['login_port'])
+        self.client = connect(self.params)
+        self.step = READ
+        self.live: list[str] = []
+
+    def fail(self, msg: str, **result: Any) -> None:
+        self.module.fail_json(msg=msg, changed=bool(self.live), changed_settings=list(self.live),
+                              restart_required=[], **result)
+
+    def current(self, names: list[str]) -> dict[str, str | None]:
+        """CONFIG GET of each name; None for a name the server does not know."""
+        return {name: next(iter(self.client.config_get(name).values()), None) for name in names}
+
+    def differing(self, current: dict[str, str]) -> list[str]:
+        return [name for name, value in current.items()
+                if not same_value(value, self.wanted.values[name], name in self.wanted.secrets)]
+
+    def set_live(self, pending: dict[str, str], keep_going: bool) -> dict[str, str]:
+        """CONFIG SET the pending settings together; return {name: reason} of those only a restart can change.
+
+        Redis rejects the whole command for one such setting, so it is dropped and the rest sent again.
+        Without ``keep_going``, stop at the first one, before anything changed.
+        """
+        refused: dict[str, str] = {}
+        while pending:
+            problem = self._config_set(pending)
+            if problem is None:
+                self.live = list(pending)
+                break
+            name, reason = problem
+            refused[name] = reason
+            if not keep_going:
+                break
+            pending = {other: value for other, value in pending.items() if other != name}
+        return refused
+
+    def _config_set(self, pending: dict[str, str]) -> tuple[str, str] | None:
+        """None once set, else (name, reason) of the setting that made Redis refuse to change anything."""
+        try:
+            self.client.execute_command('CONFIG', 'SET', *chain.from_iterable(pending.items()))
+        except ResponseError as exc:
+            problem = refused_live(str(exc))
+            if problem is None or problem[0] not in pending:
+                raise
+            return problem
+        return None
+
+    def mismatches(self) -> list[str]:
+        """The settings changed live that the server does not report with the requested value."""
+        found = []
+        for name, value in self.current(self.live).items():
+            wanted, secret = self.wanted.values[name], name in self.wanted.secrets
+            if not same_value(value or '', wanted, secret):
+                found.append('%s differs from the requested value' % name if secret
+                             else '%s is %r, not %r' % (name, value, wanted))
+        return found
+
+    def edit_config_file(self, values: dict[str, str]) -> list[str]:
+        """Set each directive in config_file; return the names whose lines changed."""
+        path = self.params['config_file']
+        try:
+            with open(path, encoding='utf-8', errors='surrogateescape', newline='') as handle:
+                text = handle.read()
+        except OSError as exc:
+            self.fail_file(path, exc)
+        edited = []
+        for name, value in values.items():
+            updated = set_directive(text, name, value)
+            if updated != text:
+                edited.append(name)
+                text = updated
+        if edited:
+            self.replace_file(path, text)
+        return edited
+
+    def replace_file(self, path: str, text: str) -> None:
+        """Write a temporary file next to ``path`` with its owner, then move it over ``path`` atomically
+        (atomic_move also copies the mode and the SELinux context)."""
+        try:
+            stat = os.stat(path)
+            handle, temp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix='.redis_config.')
+            self.module.add_cleanup_file(temp)
+            with os.fdopen(handle, 'w', encoding='utf-8', errors='surrogateescape', newline='') as stream:
+                stream.write(text)
+            os.chown(temp, stat.st_uid, stat.st_gid)
+        except OSError as exc:
+            self.fail_file(path, exc)
+        self.module.atomic_move(temp, path)
+
+    def fail_file(self, path: str, exc: OSError) -> None:
+        live = ' The settings changed live (%s) are applied.' % ', '.join(self.live) if self.live else ''
+        self.fail('Could not update config_file %s: %s. Run the task as the owner of the file or as root '
+                  '(become), with write access to its directory.%s' % (path, describe_error(exc), live))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def outcome(config: RedisConfig, differ: list[str], restart: list[str], edited: list[str],
+            rewrote: bool) -> dict[str, Any]:
+    changed = config.live + edited
+    parts = []
+    if config.module.check_mode:
+        parts.append('Check mode: would change %s on %s.' % (', '.join(differ), config.address) if differ
+                     else 'Check mode: nothing to change on %s.' % config.address)
+        changed = differ
+    if config.live:
+        parts.append('Changed %s live on %s%s.' % (', '.join(config.live), config.address,
+                                                     ' and saved with CONFIG REWRITE' if rewrote else ''))
+    if restart:
+        parts.append('Restart redis-server to apply %s: %s holds the new value(s).'
+                     % (', '.join(restart), config.params['config_file']))
+    if not parts:
+        parts.append('The %d settings already have the requested values on %s.'
+                     % (len(config.wanted.values), config.address))
+    return dict(changed=bool(changed), changed_settings=changed, restart_required=restart, msg=' '.join(parts))
+
+
+def converge(config: RedisConfig) -> dict[str, Any]:
+    """Read, compare and, outside check mode, change the settings; the result without the diff."""
+    wanted, params = config.wanted, config.params
+    current = config.current(list(wanted.values))
+    unknown = [name for name, value in current.items() if value is None]
+    if unknown:
+        config.fail('Unknown setting(s) on %s: %s. CONFIG GET returns nothing for them: check the names against '
+                    'the redis.conf of the running Redis version. Nothing was changed.'
+                    % (config.address, ', '.join(unknown)))
+    differ = config.differing(current)
+    result = dict(diff=diff_of(wanted, current, differ))
+    if config.module.check_mode or not differ:
+        return dict(result, **outcome(config, differ, [], [], False))
+    config.step = SET
+    refused = config.set_live({name: wanted.values[name] for name in differ}, bool(params['config_file']))
+    if refused and not params['config_file']:
+        name, reason = next(iter(refused.items()))
+        config.fail('%s cannot change while %s runs (%s): give config_file so that the module writes it there '
+                    'for the next restart. Nothing was changed.' % (name, config.address, reason), **result)
+    config.step = VERIFY
+    wrong = config.mismatches()
+    if wrong:
+        config.fail('After CONFIG SET, %s reports %s. Write the values the way CONFIG GET shows them. The new '
+                    'values are live but were not saved.' % (config.address, '; '.join(wrong)), **result)
+    rewrote = bool(config.live) and params['rewrite']
+    if rewrote:
+        config.step = REWRITE
+        config.client.config_rewrite()
+    edited = config.edit_config_file({name: wanted.values[name] for name in refused}) if refused else []
+    return dict(result, **outcome(config, differ, list(refused), edited, rewrote))
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_one_of=[('settings', 'secret_settings')])
+    wanted = wanted_settings(module.params)
+    fail_on_param_errors(module, wanted.errors + param_errors(module.params))
+    ensure_redis_library(module)
+    hide_exposed_secrets(module, wanted)
+
+    config = RedisConfig(module, wanted)
+    try:
+        result = converge(config)
+    except RETRYABLE_ERRORS as exc:
+        config.fail(failure(config.step, config.address, exc))
+    finally:
+        config.close()
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

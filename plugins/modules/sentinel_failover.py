@@ -1,0 +1,654 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: sentinel_failover
+short_description: Planned switchover of a Sentinel-managed Redis master group
+version_added: "0.1.0"
+description:
+  - Promotes a replica of the master group O(name) with C(SENTINEL FAILOVER), after making
+    sure that every replica holds all the writes the master had acknowledged, and waits until the
+    whole group follows the new master.
+  - First asks every Sentinel of O(sentinels) (C(SENTINEL MASTER), C(SENTINEL REPLICAS),
+    C(SENTINEL SENTINELS), C(INFO sentinel)) and refuses, changing nothing, when one of them does not answer, does not
+    monitor O(name), is in TILT mode or reports the master with a flag among C(s_down),
+    C(o_down), C(failover_in_progress), or when the Sentinels disagree on the master.
+  - Nothing is done (V(changed=false)) when O(target) already is the master, or when
+    O(only_if_master) is set and is not the master.
+  - Then asks the data nodes (C(INFO replication), C(CONFIG GET replica-priority)) and refuses,
+    changing nothing, when the master does not report C(role:master), when a replica a Sentinel
+    knows is not listed by every Sentinel, is flagged C(s_down) or C(disconnected), does not
+    replicate from the master with C(master_link_status:up) or runs its initial synchronisation,
+    when O(target) is not one of these replicas, or when O(target) has C(replica-priority 0).
+    A replica removed for good stays known to Sentinel until C(SENTINEL RESET) on every Sentinel.
+  - Sentinel has no command to promote a given replica. With O(target), the module sets
+    C(replica-priority 0) (never promote) with C(CONFIG SET) on every other replica, and waits until
+    the first Sentinel of O(sentinels) reports that priority (it reads C(INFO) of replicas every
+    10 seconds). Afterwards, also on failure and timeout, it sets the original values back and runs
+    C(CONFIG REWRITE) on those replicas, because Sentinel rewrites the configuration file of every replica
+    it reconfigures, which would otherwise keep the 0.
+  - Then reads C(master_repl_offset) of the master, waits until every replica reports a
+    C(slave_repl_offset) at least as large, and sends C(SENTINEL FAILOVER) to the first Sentinel of
+    O(sentinels).
+  - Finally waits until every Sentinel of O(sentinels) follows the new master (the same address, no
+    C(s_down), C(o_down) or C(failover_in_progress) flag) and lists every other data node, the old
+    master included, as a replica flagged neither C(s_down) nor C(disconnected); until the new master
+    reports C(role:master); and until every other data node replicates from the new master with
+    C(master_link_status:up). Sentinel converts the old master into a replica about 10 seconds after
+    the switch.
+  - On timeout the task fails with what is still unmet (what each Sentinel sees, which node does
+    not follow the new master).
+  - All connections are made from the managed host the task runs on.
+extends_documentation_fragment:
+  - redisops.sentinel.connection
+  - redisops.sentinel.connection.wait
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+  - redisops.sentinel.connection.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode the module makes all the checks and reports V(changed=true) when it would
+        switch over, without changing anything.
+notes:
+  - "What is guaranteed: every write the old master had acknowledged when the module read its
+    replication offset, just before C(SENTINEL FAILOVER), is on every replica and therefore on the
+    new master. In particular, writes acknowledged before the task started are never lost."
+  - "What is not: writes made while the switchover runs can be lost, even acknowledged ones, even
+    with C(WAIT). Sentinel (Redis 7 included) neither pauses clients nor uses the C(FAILOVER) command
+    of Redis 6.2: it promotes the chosen replica with C(REPLICAOF NO ONE). The old master keeps
+    accepting writes until Sentinel converts it into a replica, and that resynchronisation discards
+    them; replicas still attached to the old master may acknowledge C(WAIT) for such writes before
+    Sentinel points them at the new master. To lose nothing, stop or pause the writers while the
+    task runs."
+options:
+  timeout:
+    description:
+      - Maximum number of seconds for the whole run, the checks, the catch-up of the replicas and
+        the switchover included. Must not be negative.
+      - Allow at least 30 seconds, more with a large replication lag.
+    type: float
+    default: 60
+  login_port:
+    description:
+      - TCP port of the Sentinel when O(sentinels) is not set.
+      - Must be between 1 and 65535.
+    type: int
+    default: 26379
+  sentinels:
+    description:
+      - All the Sentinels monitoring the group, as C(host:port) strings (port defaults to O(login_port);
+        IPv6 as C([addr]:port)).
+      - C(SENTINEL FAILOVER) is sent to the first one.
+      - Default is O(login_host):O(login_port) alone.
+      - O(login_user) and O(login_password) authenticate to each of them.
+    type: list
+    elements: str
+  name:
+    description:
+      - Name of the master group, as in C(sentinel monitor <name> ...).
+      - Letters, digits, C(.), C(_) and C(-) only.
+    type: str
+    required: true
+    aliases:
+      - master_name
+  target:
+    description:
+      - The replica to promote, as C(host:port) (port defaults to 6379). A host name matches when it
+        resolves, on the managed host, to the address the Sentinels report.
+      - When unset, Sentinel chooses (lowest non-zero C(replica-priority), then largest offset).
+    type: str
+  only_if_master:
+    description:
+      - Switch over only when this C(host:port) (port defaults to 6379) is the master now; otherwise
+        do nothing. Lets a rolling restart say "move the master away from this node" idempotently.
+    type: str
+  master_user:
+    description:
+      - ACL user for the Redis data nodes (master and replicas).
+    type: str
+  master_password:
+    description:
+      - Password of the Redis data nodes (master and replicas). O(login_password) is the Sentinels'.
+    type: str
+requirements:
+  - redis (Python library, redis-py 4.3 or later)
+  - Redis 5 or later on the data nodes (C(replica-priority)); C(CONFIG) must not be renamed or denied.
+seealso:
+  - module: redisops.sentinel.sentinel_wait
+  - module: redisops.sentinel.topology_info
+author:
+  - redisops
+"""
+
+EXAMPLES = r"""
+- name: Promote 10.0.0.12, without losing the writes acknowledged before the task
+  redisops.sentinel.sentinel_failover:
+    name: mymaster
+    sentinels:
+      - 10.0.0.11:26379
+      - 10.0.0.12:26379
+      - 10.0.0.13:26379
+    target: 10.0.0.12:6379
+    master_password: "{{ redis_password }}"
+    timeout: 120
+  register: switchover
+
+- name: Before restarting 10.0.0.11, move the master away from it if it is the master
+  redisops.sentinel.sentinel_failover:
+    name: mymaster
+    sentinels: ["10.0.0.11:26379", "10.0.0.12:26379", "10.0.0.13:26379"]
+    only_if_master: 10.0.0.11:6379
+    master_password: "{{ redis_password }}"
+
+- name: Show the result
+  ansible.builtin.debug:
+    msg: "{{ switchover.old_master }} -> {{ switchover.new_master }} in {{ switchover.elapsed }}s"
+"""
+
+RETURN = r"""
+old_master:
+  description: The master before the task, as C(host:port). Null when the Sentinels did not agree on one.
+  returned: always
+  type: str
+  sample: 10.0.0.11:6379
+new_master:
+  description:
+    - The master after the task, as C(host:port); the current master when nothing was switched.
+    - In check mode O(target), or null when Sentinel would choose.
+    - Null when C(SENTINEL FAILOVER) was sent but the Sentinels did not agree on a new master in time.
+  returned: always
+  type: str
+  sample: 10.0.0.12:6379
+elapsed:
+  description: Seconds the task took (monotonic clock).
+  returned: always
+  type: float
+  sample: 14.52
+sentinels:
+  description:
+    - Per Sentinel of O(sentinels), the master it reported last (C(host:port)), null when it did not report one.
+  returned: always
+  type: dict
+  sample: {"10.0.0.11:26379": "10.0.0.12:6379", "10.0.0.12:26379": "10.0.0.12:6379"}
+msg:
+  description: Human readable outcome; on failure what was refused or is still unmet.
+  returned: always
+  type: str
+  sample: >-
+    Switched the master of 'mymaster' from 10.0.0.11:6379 to 10.0.0.12:6379: 3 Sentinel(s) agree,
+    2 node(s) follow it.
+unmet:
+  description: Why the switchover was refused, or the conditions still unmet at the timeout. Empty on success.
+  returned: always
+  type: list
+  elements: str
+  sample: ["Sentinel 10.0.0.13:26379 sees master 10.0.0.11:6379, still the old master"]
+"""
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.redisops.sentinel.plugins.module_utils.address import (
+    Address,
+    AddressMatcher,
+    format_address,
+    parse_address_list,
+)
+from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
+    REDIS_PORT,
+    RETRYABLE_ERRORS,
+    SENTINEL_PORT,
+    ResponseError,
+    common_param_errors,
+    connect,
+    connection_argument_spec,
+    ensure_redis_library,
+    fail_on_param_errors,
+    wait_argument_spec,
+)
+from ansible_collections.redisops.sentinel.plugins.module_utils.replication import (
+    ReplicaExpectation,
+    master_repl_offset,
+    replica_unmet,
+    replication_state,
+)
+from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import (
+    MASTER_DOWN_FLAGS,
+    MASTER_NAME_RE,
+    REPLICA_DOWN_FLAGS,
+    is_healthy,
+    observe,
+    sentinel_replicas,
+)
+from ansible_collections.redisops.sentinel.plugins.module_utils.wait import Check, describe_error, poll_until
+
+PRIORITY = 'replica-priority'
+NO_CONFIG_FILE = 'without a config file'
+NOT_STARTED = 'the switchover was not started'
+OLD_MASTER = 'old master'
+
+
+def argument_spec() -> dict[str, dict[str, Any]]:
+    spec = connection_argument_spec(SENTINEL_PORT)
+    spec.update(wait_argument_spec())
+    spec.update(
+        sentinels=dict(type='list', elements='str'),
+        name=dict(type='str', required=True, aliases=['master_name']),
+        target=dict(type='str'),
+        only_if_master=dict(type='str'),
+        master_user=dict(type='str'),
+        master_password=dict(type='str', no_log=True),
+    )
+    return spec
+
+
+@dataclass
+class Options:
+    sentinels: list[Address]
+    target: AddressMatcher | None
+    only_if_master: AddressMatcher | None
+
+
+def optional_address(params: dict[str, Any], key: str, errors: list[str]) -> AddressMatcher | None:
+    text = params[key]
+    addresses = parse_address_list([text] if text else [], REDIS_PORT, key, errors)
+    return AddressMatcher(addresses[0]) if addresses else None
+
+
+def parse_options(params: dict[str, Any]) -> tuple[Options, list[str]]:
+    """The parsed options, and the problems with them."""
+    errors = common_param_errors(params)
+    if not MASTER_NAME_RE.match(params['name']):
+        errors.append('name may only contain letters, digits, ".", "_" and "-", got %r' % params['name'])
+    texts = params['sentinels'] or [format_address(params['login_host'], params['login_port'])]
+    sentinels = parse_address_list(texts, params['login_port'], 'sentinels', errors)
+    target = optional_address(params, 'target', errors)
+    only_if_master = optional_address(params, 'only_if_master', errors)
+    return Options(sentinels, target, only_if_master), errors
+
+
+class SwitchoverError(Exception):
+    """The switchover cannot go on: the message and the unmet conditions."""
+
+    def __init__(self, msg: str, unmet: list[str]):
+        super().__init__(msg)
+        self.unmet = unmet
+
+
+@dataclass
+class SentinelAnswer:
+    address: Address
+    view: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def master(self) -> Address | None:
+        master = self.view.get('master')
+        return Address(master['ip'], master['port']) if master else None
+
+
+def ask_sentinel(client, address: Address, name: str) -> SentinelAnswer:
+    """What one Sentinel reports about ``name``, with its TILT state; errors are kept, not raised."""
+    try:
+        view = observe(client, name, check_quorum=False)
+        view['tilt'] = int(client.info('sentinel').get('sentinel_tilt', 0)) == 1
+    except RETRYABLE_ERRORS as exc:
+        return SentinelAnswer(address, error=describe_error(exc))
+    return SentinelAnswer(address, view)
+
+
+def sentinel_unmet(answers: list[SentinelAnswer], name: str,
+                   wrong_master: Callable[[Address], str | None] = lambda master: None) -> list[str]:
+    """Why the Sentinels do not agree on a sane master; ``wrong_master`` tells why a master is not the expected one."""
+    unmet = []
+    for answer in answers:
+        master = answer.view.get('master')
+        if answer.error:
+            unmet.append('Sentinel %s did not answer: %s' % (answer.address, answer.error))
+            continue
+        if master is None:
+            unmet.append('Sentinel %s monitors no master named %r' % (answer.address, name))
+            continue
+        if answer.view['tilt']:
+            unmet.append('Sentinel %s is in TILT mode' % (answer.address,))
+        problem = wrong_master(answer.master)
+        if problem:
+            unmet.append('Sentinel %s sees master %s, %s' % (answer.address, answer.master, problem))
+        if not is_healthy(master, MASTER_DOWN_FLAGS):
+            unmet.append('Sentinel %s sees master %s with flags %s'
+                         % (answer.address, answer.master, ','.join(master['flags'])))
+    if len({answer.master for answer in answers if answer.master}) > 1:
+        unmet.append('the Sentinels disagree on the master: %s' % '; '.join(
+            '%s sees %s' % (answer.address, answer.master) for answer in answers if answer.master))
+    return unmet
+
+
+def known_replicas(answers: list[SentinelAnswer]) -> list[Address]:
+    """Every replica a Sentinel knows, in the order the Sentinels list them."""
+    replicas: list[Address] = []
+    for answer in answers:
+        for node in answer.view['replicas']:
+            address = Address(node['ip'], node['port'])
+            if address not in replicas:
+                replicas.append(address)
+    return replicas
+
+
+def unseen_replicas(answer: SentinelAnswer, expected: list[Address]) -> list[str]:
+    """The expected replicas the Sentinel does not list, or flags down."""
+    listed = {Address(node['ip'], node['port']): node for node in answer.view['replicas']}
+    unmet = []
+    for address in expected:
+        node = listed.get(address)
+        if node is None:
+            unmet.append('Sentinel %s does not list replica %s yet' % (answer.address, address))
+        elif not is_healthy(node, REPLICA_DOWN_FLAGS):
+            unmet.append('Sentinel %s flags replica %s %s' % (answer.address, address, ','.join(node['flags'])))
+    return unmet
+
+
+def failover_refusal(sentinel: Address, name: str, error: str) -> str:
+    """A readable message for an error reply to SENTINEL FAILOVER."""
+    code = error.lstrip('-').split(' ', 1)[0].upper()
+    if code == 'NOGOODSLAVE':
+        return ('Sentinel %s found no replica of %r it can promote (-NOGOODSLAVE): it skips replicas that are '
+                's_down or disconnected, have replica-priority 0, lost their master link for long, or whose '
+                'INFO it has not refreshed for 30s. Nothing was switched.' % (sentinel, name))
+    if code == 'INPROG':
+        return ('A failover of %r is already in progress on Sentinel %s (-INPROG): wait until it ends '
+                '(redisops.sentinel.sentinel_wait) and run the task again.' % (name, sentinel))
+    return 'Sentinel %s refused SENTINEL FAILOVER %s: %s' % (sentinel, name, error)
+
+
+class DataNodes:
+    """Clients of the master and replicas, with the data node credentials, made on first use."""
+
+    def __init__(self, params: dict[str, Any]):
+        self.params = dict(params, login_user=params['master_user'], login_password=params['master_password'])
+        self.clients: dict[Address, Any] = {}
+
+    def client(self, address: Address):
+        if address not in self.clients:
+            self.clients[address] = connect(self.params, address.host, address.port)
+        return self.clients[address]
+
+    def replication(self, address: Address) -> dict[str, Any]:
+        return replication_state(self.client(address).info('replication'))
+
+    def priority(self, address: Address) -> int:
+        return int(self.client(address).config_get(PRIORITY)[PRIORITY])
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
+def master_unmet(nodes: DataNodes, address: Address, role: str) -> list[str]:
+    try:
+        state = nodes.replication(address)
+    except RETRYABLE_ERRORS as exc:
+        return ['%s %s: %s' % (role, address, describe_error(exc))]
+    if state.get('role') != 'master':
+        return ['%s %s reports role %s, expected master' % (role, address, state.get('role'))]
+    return []
+
+
+def follower_unmet(nodes: DataNodes, address: Address, master: Address, role: str) -> list[str]:
+    """Why ``address`` is not a replica of ``master`` with its link up."""
+    try:
+        state = nodes.replication(address)
+    except RETRYABLE_ERRORS as exc:
+        return ['%s %s: %s' % (role, address, describe_error(exc))]
+    if role == OLD_MASTER and state.get('role') == 'master':
+        return ['old master %s still reports role master: Sentinel converts it into a replica about 10s after '
+                'the switch' % (address,)]
+    expect = ReplicaExpectation(master=AddressMatcher(master))
+    return ['%s %s: %s' % (role, address, problem) for problem in replica_unmet(state, expect)]
+
+
+class Switchover:
+    """One run of the module: checks, then priorities, catch-up, SENTINEL FAILOVER and the wait."""
+
+    def __init__(self, params: dict[str, Any], options: Options):
+        self.params, self.options, self.name = params, options, params['name']
+        self.deadline = time.monotonic() + params['timeout']
+        self.sentinels = {address: connect(params, address.host, address.port) for address in options.sentinels}
+        self.nodes = DataNodes(params)
+        self.answers: list[SentinelAnswer] = []
+        self.changed = False
+        self.old: Address | None = None
+        self.new: Address | None = None
+        self.target: Address | None = None
+        self.replicas: list[Address] = []
+        # replica-priority of the replicas set to 0 for the switchover, to set back.
+        self.lowered: dict[Address, int] = {}
+
+    def ask_sentinels(self) -> list[SentinelAnswer]:
+        return [ask_sentinel(client, address, self.name) for address, client in self.sentinels.items()]
+
+    def result(self, msg: str, unmet: list[str]) -> dict[str, Any]:
+        return dict(changed=self.changed, old_master=str(self.old) if self.old else None,
+                    new_master=str(self.new) if self.new else None, msg=msg, unmet=unmet,
+                    sentinels={str(answer.address): str(answer.master) if answer.master else None
+                               for answer in self.answers})
+
+    def refuse(self, unmet: list[str]) -> None:
+        if unmet:
+            raise SwitchoverError('Refusing to switch %r over, nothing was changed: %s.'
+                                  % (self.name, '; '.join(unmet)), unmet)
+
+    def run(self, check_mode: bool) -> str:
+        """The message of a successful run; raises SwitchoverError."""
+        self.answers = self.ask_sentinels()
+        self.refuse(sentinel_unmet(self.answers, self.name))
+        self.old = self.new = self.answers[0].master
+        target, only_if_master = self.options.target, self.options.only_if_master
+        if target and target.matches(*self.old):
+            return '%s already is the master of %r: nothing to do.' % (self.old, self.name)
+        if only_if_master and not only_if_master.matches(*self.old):
+            return 'The master of %r is %s, not %s (only_if_master): nothing to do.' % (
+                self.name, self.old, only_if_master.expected)
+        priorities = self.check_data_nodes()
+        # Without a target Sentinel chooses; with one, every other replica must not be eligible.
+        lower = {replica: priority for replica, priority in priorities.items()
+                 if self.target and replica != self.target and priority != 0}
+        if check_mode:
+            self.changed, self.new = True, self.target
+            return 'Check mode: would switch the master of %r from %s to %s%s.' % (
+                self.name, self.old, self.target or 'a replica Sentinel chooses',
+                ' (%s 0 meanwhile on %s)' % (PRIORITY, ', '.join(map(str, lower))) if lower else '')
+        return self.switch(lower)
+
+    def check_data_nodes(self) -> dict[Address, int]:
+        """Refuse unless the master and every replica are sane; the replicas' replica-priority."""
+        self.replicas = known_replicas(self.answers)
+        unmet = [problem for answer in self.answers for problem in unseen_replicas(answer, self.replicas)]
+        unmet += master_unmet(self.nodes, self.old, 'master')
+        if not self.replicas:
+            unmet.append('the Sentinels know no replica of %r to promote' % self.name)
+        for replica in self.replicas:
+            unmet += follower_unmet(self.nodes, replica, self.old, 'replica')
+        matcher = self.options.target
+        if matcher:
+            self.target = next((r for r in self.replicas if matcher.matches(*r)), None)
+            if self.target is None:
+                unmet.append('target %s is not a replica the Sentinels know for %r (known replicas: %s)'
+                             % (matcher.expected, self.name, ', '.join(map(str, self.replicas)) or 'none'))
+        priorities = {}
+        for replica in self.replicas:
+            try:
+                priorities[replica] = self.nodes.priority(replica)
+            except RETRYABLE_ERRORS as exc:
+                unmet.append('cannot read %s of replica %s: %s' % (PRIORITY, replica, describe_error(exc)))
+        if self.target and priorities.get(self.target) == 0:
+            unmet.append('target %s has %s 0, so Sentinel never promotes it' % (self.target, PRIORITY))
+        self.refuse(unmet)
+        return priorities
+
+    def switch(self, priorities: dict[Address, int]) -> str:
+        """Lower the priorities, catch up, fail over and wait; the priorities are set back in any case."""
+        failure = None
+        try:
+            self.lower_priorities(priorities)
+            self.catch_up()
+            self.start_failover()
+            self.wait(self.switched, 'The switchover did not complete',
+                      'SENTINEL FAILOVER %s was sent to %s' % (self.name, self.options.sentinels[0]))
+        except SwitchoverError as exc:
+            failure = exc
+        finally:
+            unrestored = self.restore_priorities()
+        if unrestored:
+            msg = '%s %s.' % (str(failure) if failure else 'The switchover completed, but', '; '.join(unrestored))
+            raise SwitchoverError(msg, (failure.unmet if failure else []) + unrestored)
+        if failure:
+            raise failure
+        return "Switched the master of %r from %s to %s: %d Sentinel(s) agree, %d node(s) follow it." % (
+            self.name, self.old, self.new, len(self.answers), len(self.followers()))
+
+    def lower_priorities(self, priorities: dict[Address, int]) -> None:
+        for replica, priority in priorities.items():
+            self.lowered[replica] = priority
+            try:
+                self.nodes.client(replica).config_set(PRIORITY, 0)
+            except RETRYABLE_ERRORS as exc:
+                raise SwitchoverError('Cannot set %s 0 on replica %s: %s; %s.'
+                                      % (PRIORITY, replica, describe_error(exc), NOT_STARTED), [])
+        if self.lowered:
+            self.wait(self.priorities_seen, 'Sentinel %s did not see %s 0 on %s' % (
+                self.options.sentinels[0], PRIORITY, ', '.join(map(str, self.lowered))), NOT_STARTED)
+
+    def restore_priorities(self) -> list[str]:
+        """Set back and persist the lowered priorities; what could not be done."""
+        unrestored = []
+        for replica, priority in self.lowered.items():
+            client = self.nodes.client(replica)
+            try:
+                client.config_set(PRIORITY, priority)
+            except RETRYABLE_ERRORS as exc:
+                unrestored.append('%s of replica %s is still 0 (%s): run CONFIG SET %s %d and CONFIG REWRITE on it'
+                                  % (PRIORITY, replica, describe_error(exc), PRIORITY, priority))
+                continue
+            try:
+                client.config_rewrite()
+            except RETRYABLE_ERRORS as exc:
+                # Without a configuration file Sentinel could not persist the 0 either.
+                if NO_CONFIG_FILE not in str(exc):
+                    unrestored.append('%s of replica %s is set back to %d but CONFIG REWRITE failed (%s): its '
+                                      'configuration file may still say 0'
+                                      % (PRIORITY, replica, priority, describe_error(exc)))
+        return unrestored
+
+    def catch_up(self) -> None:
+        try:
+            offset = master_repl_offset(self.nodes.client(self.old).info('replication'))
+        except RETRYABLE_ERRORS as exc:
+            raise SwitchoverError('Cannot read the replication offset of master %s: %s; %s.'
+                                  % (self.old, describe_error(exc), NOT_STARTED), [])
+        self.wait(self.caught_up(offset), 'The replicas did not catch up with offset %d of master %s'
+                  % (offset, self.old), NOT_STARTED)
+
+    def start_failover(self) -> None:
+        address = self.options.sentinels[0]
+        try:
+            self.sentinels[address].execute_command('SENTINEL', 'FAILOVER', self.name)
+        except ResponseError as exc:
+            raise SwitchoverError(failover_refusal(address, self.name, str(exc)), [])
+        except RETRYABLE_ERRORS as exc:
+            self.changed, self.new = True, None
+            raise SwitchoverError('No answer from Sentinel %s to SENTINEL FAILOVER %s (%s): the failover may have '
+                                  'started, check with redisops.sentinel.topology_info.'
+                                  % (address, self.name, describe_error(exc)), [])
+        # From now on the master is the one the Sentinels agree on, once they do.
+        self.changed, self.new = True, None
+
+    def wait(self, check: Check, what: str, consequence: str) -> None:
+        timeout = max(self.deadline - time.monotonic(), 0)
+        outcome = poll_until(check, timeout, self.params['poll_interval'], RETRYABLE_ERRORS)
+        if outcome.ready:
+            return
+        unmet = list(outcome.state.get('unmet', []))
+        if outcome.last_error:
+            unmet.append('last error: %s' % outcome.last_error)
+        raise SwitchoverError('%s within %gs; %s. Unmet: %s.'
+                              % (what, self.params['timeout'], consequence, '; '.join(unmet)), unmet)
+
+    def priorities_seen(self) -> tuple[bool, dict[str, Any]]:
+        address = self.options.sentinels[0]
+        seen = {Address(node['ip'], node['port']): node.get('slave-priority')
+                for node in sentinel_replicas(self.sentinels[address], self.name)}
+        unmet = ['Sentinel %s still sees %s %s on %s (it reads INFO of replicas every 10s)'
+                 % (address, PRIORITY, seen.get(replica), replica)
+                 for replica in self.lowered if seen.get(replica) != 0]
+        return not unmet, dict(unmet=unmet)
+
+    def caught_up(self, offset: int) -> Check:
+        def check() -> tuple[bool, dict[str, Any]]:
+            unmet = []
+            for replica in self.replicas:
+                behind = offset - self.nodes.replication(replica).get('slave_repl_offset', 0)
+                if behind > 0:
+                    unmet.append('replica %s is %d byte(s) behind' % (replica, behind))
+            return not unmet, dict(unmet=unmet)
+        return check
+
+    def wrong_new_master(self, master: Address) -> str | None:
+        if master == self.old:
+            return 'still the old master'
+        if self.target and master != self.target:
+            return 'expected %s' % (self.target,)
+        return None
+
+    def followers(self) -> list[Address]:
+        """The data nodes that must replicate from the new master: the old master and the other replicas."""
+        return [node for node in [self.old] + self.replicas if node != self.new]
+
+    def switched(self) -> tuple[bool, dict[str, Any]]:
+        self.answers = self.ask_sentinels()
+        unmet = sentinel_unmet(self.answers, self.name, self.wrong_new_master)
+        if unmet:
+            return False, dict(unmet=unmet)
+        self.new = self.answers[0].master
+        unmet = [problem for answer in self.answers for problem in unseen_replicas(answer, self.followers())]
+        unmet += master_unmet(self.nodes, self.new, 'new master')
+        for node in self.followers():
+            unmet += follower_unmet(self.nodes, node, self.new, OLD_MASTER if node == self.old else 'replica')
+        return not unmet, dict(unmet=unmet)
+
+    def close(self) -> None:
+        for client in self.sentinels.values():
+            client.close()
+        self.nodes.close()
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    options, errors = parse_options(module.params)
+    fail_on_param_errors(module, errors)
+    ensure_redis_library(module)
+
+    started = time.monotonic()
+    switchover = Switchover(module.params, options)
+    try:
+        msg, unmet, failed = switchover.run(module.check_mode), [], False
+    except SwitchoverError as exc:
+        msg, unmet, failed = str(exc), exc.unmet, True
+    finally:
+        switchover.close()
+    result = switchover.result(msg, unmet)
+    result['elapsed'] = round(time.monotonic() - started, 3)
+    if failed:
+        module.fail_json(**result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

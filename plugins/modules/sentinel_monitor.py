@@ -1,0 +1,547 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: sentinel_monitor
+short_description: Manage one master group on a running Redis Sentinel through the Sentinel API
+version_added: "0.1.0"
+description:
+  - Makes the Sentinel at O(login_host):O(login_port) monitor, or stop monitoring, the master
+    group O(name), and sets its tunables, live, with C(SENTINEL MONITOR), C(SENTINEL SET) and
+    C(SENTINEL REMOVE).
+  - Never edits the Sentinel's configuration file and never restarts Sentinel. That file is
+    Sentinel's own state (C(myid), epochs, known replicas and Sentinels); Sentinel rewrites it
+    itself after each change made here.
+  - With O(state=present), a group the Sentinel does not monitor yet is created with
+    C(SENTINEL MONITOR name master_host master_port quorum), then one C(SENTINEL SET) applies the
+    other options given. For a group it monitors, C(SENTINEL MASTER) is compared with O(quorum),
+    O(down_after_milliseconds), O(parallel_syncs) and O(failover_timeout), and one
+    C(SENTINEL SET) changes only those that differ.
+  - The master address of a monitored group belongs to Sentinel (it changes with each failover)
+    and is never changed; RV(master) reports it. O(master_host) and O(master_port) are used only
+    to create the group.
+  - C(SENTINEL MASTER) does not report O(auth_user) and O(auth_pass). They are compared with the
+    C(sentinel auth-user) and C(sentinel auth-pass) lines of O(config_file), read only. Without
+    O(config_file) they are applied only when the group is created; for a monitored group they
+    are left alone, with a warning.
+  - O(reset=true) runs C(SENTINEL RESET name) last, so that the Sentinel forgets the replicas and
+    Sentinels it knew for the group and discovers the live ones again.
+  - Every option is validated before anything changes.
+extends_documentation_fragment:
+  - redisops.sentinel.connection
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+  - redisops.sentinel.connection.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The Sentinel is queried and O(config_file) read; nothing is changed.
+  diff_mode:
+    support: full
+    details:
+      - O(auth_pass) is never shown; the diff says whether one is set and whether it changes.
+options:
+  login_port:
+    description:
+      - TCP port of the Sentinel.
+      - Must be between 1 and 65535.
+    type: int
+    default: 26379
+  login_password:
+    description:
+      - The Sentinel's own password (its C(requirepass)), not the data nodes' one (O(auth_pass)).
+    type: str
+  name:
+    description:
+      - Name of the master group, as in C(sentinel monitor <name> ...).
+      - Letters, digits, C(.), C(_) and C(-) only.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) makes the Sentinel monitor the group, V(absent) makes it forget the group
+        (C(SENTINEL REMOVE)).
+    type: str
+    choices: [present, absent]
+    default: present
+  master_host:
+    description:
+      - Address of the master, used only to create the group. Required then.
+      - A host name is accepted only by a Sentinel with C(sentinel resolve-hostnames yes).
+      - Never compared with the master of a monitored group, which may have failed over.
+    type: str
+  master_port:
+    description:
+      - Port of the master, used only to create the group.
+    type: int
+    default: 6379
+  quorum:
+    description:
+      - Number of Sentinels that must agree the master is down before a failover starts.
+      - Required to create the group. At least 1. Unset leaves the current value alone.
+    type: int
+  down_after_milliseconds:
+    description:
+      - Milliseconds without a valid reply after which the Sentinel considers a node down.
+      - At least 1. Unset leaves the current value alone.
+    type: int
+  parallel_syncs:
+    description:
+      - Number of replicas reconfigured at the same time to follow a new master after a failover.
+      - At least 1. Unset leaves the current value alone.
+    type: int
+  failover_timeout:
+    description:
+      - Failover timeout in milliseconds.
+      - At least 1. Unset leaves the current value alone.
+    type: int
+  auth_user:
+    description:
+      - ACL user the Sentinel authenticates with to the master and the replicas.
+      - V('') means none. Unset leaves the current value alone.
+      - Must not contain white space or quotes, see O(auth_pass).
+    type: str
+  auth_pass:
+    description:
+      - Password the Sentinel authenticates with to the master and the replicas.
+      - V('') means none. Unset leaves the current value alone.
+      - Must not contain white space, C(') or C("). Sentinel writes it unquoted when it rewrites
+        its configuration file, which would then no longer parse, so Sentinel could not restart.
+      - For a monitored group it is compared, and changed, only with O(config_file).
+    type: str
+  config_file:
+    description:
+      - The configuration file the running Sentinel uses (C(INFO server) shows it as
+        C(config_file)), on the managed host. Read only, never written.
+      - Used only to learn the current O(auth_user) and O(auth_pass) of a monitored group, and
+        only when one of them is set. Both forms are read, Sentinel's unquoted value and a quoted
+        one as Redis parses it (C("...") with C(\"), C(\\), C(\n), C(\xHH) escapes,
+        C('...') with C(\')).
+      - Sentinel keeps it private to its user, so the task may need privilege escalation (C(become)).
+    type: path
+  reset:
+    description:
+      - Run C(SENTINEL RESET name) after all other changes, so the Sentinel forgets the replicas
+        and Sentinels it knows for the group and rediscovers those still alive, for example after
+        a Sentinel left the topology. Always reports a change.
+      - Also aborts a failover in progress. Only with O(state=present).
+    type: bool
+    default: false
+notes:
+  - C(notification-script) and C(client-reconfig-script) are not managed (Sentinels often run with
+    C(sentinel deny-scripts-reconfig yes)).
+requirements:
+  - redis (Python library, redis-py 4.3 or later)
+seealso:
+  - module: redisops.sentinel.sentinel_wait
+author:
+  - redisops
+"""
+
+EXAMPLES = r"""
+- name: Monitor mymaster, or update its settings live
+  redisops.sentinel.sentinel_monitor:
+    login_password: "{{ redis_sentinel_password }}"
+    name: mymaster
+    master_host: 10.0.0.11
+    quorum: 2
+    down_after_milliseconds: 5000
+    failover_timeout: 60000
+    auth_pass: "{{ redis_password }}"
+    config_file: /etc/redis/sentinel.conf
+  become: true
+  register: monitor
+
+- name: Show the master the Sentinel follows
+  ansible.builtin.debug:
+    msg: "{{ monitor.master }} (changed: {{ monitor.changed_options | join(', ') }})"
+
+- name: Forget a Sentinel that left the topology
+  redisops.sentinel.sentinel_monitor:
+    name: mymaster
+    reset: true
+
+- name: Stop monitoring oldmaster
+  redisops.sentinel.sentinel_monitor:
+    name: oldmaster
+    state: absent
+"""
+
+RETURN = r"""
+master:
+  description:
+    - The master address, C(host:port), the Sentinel reports for the group at the end of the task;
+      null when it does not monitor the group.
+    - In check mode, nothing changes, so this is the address it reports now.
+  returned: always
+  type: str
+  sample: 10.0.0.11:6379
+created:
+  description: Whether the group was (in check mode, would be) created with C(SENTINEL MONITOR).
+  returned: always
+  type: bool
+  sample: false
+removed:
+  description: Whether the group was (in check mode, would be) removed with C(SENTINEL REMOVE).
+  returned: always
+  type: bool
+  sample: false
+reset:
+  description: Whether C(SENTINEL RESET) was (in check mode, would be) run.
+  returned: always
+  type: bool
+  sample: false
+changed_options:
+  description:
+    - The options set (in check mode, that would be set). On creation every option given, O(quorum)
+      included; otherwise those that differed.
+  returned: always
+  type: list
+  elements: str
+  sample: [quorum, down_after_milliseconds]
+diff:
+  description:
+    - The group before and after, with C(state), C(master) and the tunables, plus O(auth_user) and
+      O(auth_pass) when they are compared or set.
+    - O(auth_pass) shows as null (none), V(********) (set) or V(******** (changed)).
+  returned: always
+  type: dict
+  contains:
+    before:
+      description: The group as the Sentinel reported it; only C(state) when it did not monitor it.
+      type: dict
+      sample: {state: present, master: "10.0.0.11:6379", quorum: 2, down_after_milliseconds: 30000,
+               parallel_syncs: 1, failover_timeout: 180000}
+    after:
+      description: The group after the changes; only C(state) once removed.
+      type: dict
+      sample: {state: present, master: "10.0.0.11:6379", quorum: 2, down_after_milliseconds: 5000,
+               parallel_syncs: 1, failover_timeout: 180000}
+"""
+
+import re
+from typing import Any, Callable, Iterable
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.redisops.sentinel.plugins.module_utils.address import format_address
+from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
+    REDIS_PORT, RETRYABLE_ERRORS, SENTINEL_PORT, ResponseError, connect, connection_argument_spec,
+    ensure_redis_library, fail_on_param_errors, port_error)
+from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import (
+    MASTER_NAME_RE, node_address, sentinel_master)
+from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
+
+# Module option -> SENTINEL SET option, for the values SENTINEL MASTER reports.
+TUNABLES = {'quorum': 'quorum', 'down_after_milliseconds': 'down-after-milliseconds',
+            'parallel_syncs': 'parallel-syncs', 'failover_timeout': 'failover-timeout'}
+# Module option -> SENTINEL SET option, for the credentials only the configuration file shows.
+CREDENTIALS = {'auth_user': 'auth-user', 'auth_pass': 'auth-pass'}
+SET_OPTIONS = dict(TUNABLES, **CREDENTIALS)
+MASK = '********'
+# Sentinel writes auth-user and auth-pass unquoted: with these its file no longer parses.
+UNSAFE_CONFIG_VALUE = re.compile(r'[\s"\']')
+# Redis's isspace() and the characters that end an unquoted word (sdssplitargs).
+_BLANKS = b' \t\n\r\x0b\x0c'
+_WORD_ENDS = (b'', b' ', b'\n', b'\r', b'\t')
+_ESCAPES = {b'n': b'\n', b'r': b'\r', b't': b'\t', b'b': b'\b', b'a': b'\a'}
+_HEX = re.compile(rb'^[0-9a-fA-F]{2}$')
+# Known causes of errors: words of the error (lower case), and what to do.
+_HINTS = (
+    (('unknown command',),
+     '{sentinel} is not a Sentinel: point login_port at the Sentinel port (26379 by default), '
+     'not at a Redis server.'),
+    (('invalid ip address or hostname',),
+     "The Sentinel does not accept master_host {master_host!r}: give an IP address, or set "
+     "'sentinel resolve-hostnames yes' in its configuration (Redis 6.2 or later) so it resolves host names."),
+    (('authentication required', 'noauth'),
+     "The Sentinel requires a password: set login_password (and login_user for an ACL user) to the "
+     "Sentinel's requirepass, which is not the data nodes' password (auth_pass)."),
+    (('invalid username-password', 'invalid password', 'wrongpass'),
+     "login_password (or login_user) is wrong for the Sentinel: use the Sentinel's requirepass."),
+    (('without any password configured',),
+     'The Sentinel has no password: leave login_password unset.'),
+    (('noperm',),
+     'login_user may not run this command: allow the SENTINEL command for it in the ACL of the Sentinel.'),
+)
+_UNREACHABLE_HINT = ('Check that redis-sentinel runs and listens on {sentinel} (bind, port) and that no '
+                     'firewall blocks it from this host.')
+
+
+class MonitorError(Exception):
+    """A failure explained for the user; the message names no secret."""
+
+
+def argument_spec() -> dict[str, dict[str, Any]]:
+    spec = connection_argument_spec(SENTINEL_PORT)
+    spec.update(
+        name=dict(type='str', required=True),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        master_host=dict(type='str'),
+        master_port=dict(type='int', default=REDIS_PORT),
+        quorum=dict(type='int'),
+        down_after_milliseconds=dict(type='int'),
+        parallel_syncs=dict(type='int'),
+        failover_timeout=dict(type='int'),
+        auth_user=dict(type='str'),
+        auth_pass=dict(type='str', no_log=True),
+        config_file=dict(type='path'),
+        reset=dict(type='bool', default=False),
+    )
+    return spec
+
+
+def param_errors(params: dict[str, Any]) -> list[str]:
+    """Problems with the parameters, as readable sentences; none names a password."""
+    errors = [error for error in (port_error('login_port', params['login_port']),
+                                  port_error('master_port', params['master_port'])) if error]
+    if params['connect_timeout'] <= 0:
+        errors.append('connect_timeout must be greater than 0, got %s' % params['connect_timeout'])
+    if not MASTER_NAME_RE.match(params['name']):
+        errors.append('name may only contain letters, digits, ".", "_" and "-", got %r' % params['name'])
+    errors += ['%s must be at least 1, got %d' % (option, params[option])
+               for option in TUNABLES if params[option] is not None and params[option] < 1]
+    errors += ['%s must not contain white space or quotes: Sentinel writes it unquoted when it rewrites '
+               'its configuration file, which then no longer parses, so Sentinel could not restart' % option
+               for option in CREDENTIALS if UNSAFE_CONFIG_VALUE.search(params[option] or '')]
+    if params['reset'] and params['state'] == 'absent':
+        errors.append('reset needs state=present: the group is removed, there is nothing to reset')
+    return errors
+
+
+def split_config_line(line: bytes) -> list[bytes] | None:
+    """The words of a configuration line as Redis reads them (sdssplitargs); None for bad quoting.
+
+    Outside quotes a word ends at a blank. "..." knows the escapes \\xHH, \\n, \\r, \\t, \\b, \\a
+    and backslash before any other character; '...' knows only \\'. Quotes may start inside a
+    word; a closing quote must be followed by a blank or the end of the line.
+    """
+    words: list[bytes] = []
+    pos = 0
+    while True:
+        while pos < len(line) and line[pos] in _BLANKS:
+            pos += 1
+        if pos >= len(line):
+            return words
+        word, pos = _read_word(line, pos)
+        if word is None:
+            return None
+        words.append(word)
+
+
+def _read_word(line: bytes, pos: int) -> tuple[bytes | None, int]:
+    """One word starting at ``pos`` and the position after it, or None for bad quoting."""
+    word, quote = bytearray(), None
+    while True:
+        char, following = line[pos:pos + 1], line[pos + 1:pos + 2]
+        if quote is None and char in _WORD_ENDS:
+            return bytes(word), pos + 1
+        if quote is None and char in (b'"', b"'"):
+            quote, pos = char, pos + 1
+        elif quote is None:
+            word, pos = word + char, pos + 1
+        elif not char or (char == quote and following and following not in _BLANKS):
+            return None, pos
+        elif char == quote:
+            return bytes(word), pos + 1
+        elif quote == b'"' and char == b'\\' and following == b'x' and _HEX.match(line[pos + 2:pos + 4]):
+            word, pos = word + bytes([int(line[pos + 2:pos + 4], 16)]), pos + 4
+        elif quote == b'"' and char == b'\\' and following:
+            word, pos = word + _ESCAPES.get(following, following), pos + 2
+        elif quote == b"'" and char == b'\\' and following == b"'":
+            word, pos = word + following, pos + 2
+        else:
+            word, pos = word + char, pos + 1
+
+
+def read_config_file(path: str, name: str) -> tuple[bool, dict[str, str | None]]:
+    """Whether the file has 'sentinel monitor <name>', and its auth-user / auth-pass for ``name``.
+
+    A line that does not split into four words is Sentinel's own unquoted rewrite of a value with
+    blanks or quotes: the value is then the rest of the line.
+    """
+    with open(path, 'rb') as handle:
+        lines = handle.read().split(b'\n')
+    options = {value.encode(): option for option, value in CREDENTIALS.items()}
+    group = name.encode()
+    monitored, found = False, dict.fromkeys(CREDENTIALS)
+    for line in (raw.strip(b' \t\r\n') for raw in lines):
+        if line.startswith(b'#'):
+            continue
+        words = split_config_line(line)
+        fields = line.split() if words is None else words
+        if len(fields) < 3 or fields[0].lower() != b'sentinel' or fields[2] != group:
+            continue
+        keyword = fields[1].lower()
+        monitored = monitored or keyword == b'monitor'
+        if keyword in options:
+            found[options[keyword]] = b' '.join(fields[3:]).decode('utf-8', 'surrogateescape')
+    return monitored, found
+
+
+def sentinel_call(params: dict[str, Any], shown: str, call: Callable[..., Any], *args: Any) -> Any:
+    """``call(*args)``, its errors turned into a MonitorError naming ``shown`` (the command, no secret)."""
+    try:
+        return call(*args)
+    except RETRYABLE_ERRORS as exc:
+        raise MonitorError('Sentinel %s: %s failed: %s. %s' % (
+            format_address(params['login_host'], params['login_port']), shown,
+            describe_error(exc).rstrip('.'), hint(exc, params))) from exc
+
+
+def hint(exc: BaseException, params: dict[str, Any]) -> str:
+    text = str(exc).lower()
+    values = dict(sentinel=format_address(params['login_host'], params['login_port']),
+                  master_host=params['master_host'])
+    for words, advice in _HINTS:
+        if any(word in text for word in words):
+            return advice.format(**values)
+    return '' if isinstance(exc, ResponseError) else _UNREACHABLE_HINT.format(**values)
+
+
+def current_group(master: dict[str, Any] | None) -> dict[str, Any]:
+    """The group as the Sentinel reports it, keyed by module option."""
+    if master is None:
+        return dict(state='absent')
+    group = dict(state='present', master=node_address(master))
+    group.update((option, master.get(key)) for option, key in TUNABLES.items())
+    return group
+
+
+def current_credentials(module: AnsibleModule) -> dict[str, str]:
+    """The managed credentials the monitored group has now ('' for none), empty when unknown."""
+    params = module.params
+    managed = [option for option in CREDENTIALS if params[option] is not None]
+    if not managed:
+        return {}
+    if not params['config_file']:
+        module.warn('%s not compared with what Sentinel %s uses for %r, nor applied: SENTINEL MASTER does '
+                    'not report them. Set config_file to the Sentinel configuration file to manage them.'
+                    % (' and '.join(managed), format_address(params['login_host'], params['login_port']),
+                       params['name']))
+        return {}
+    path = params['config_file']
+    try:
+        monitored, found = read_config_file(path, params['name'])
+    except OSError as exc:
+        raise MonitorError('Cannot read config_file %s (%s): run the task as a user that may read it (the '
+                           'file is private to the Sentinel user; become: true) or leave config_file unset.'
+                           % (path, exc.strerror or exc)) from exc
+    if not monitored:
+        raise MonitorError("config_file %s has no 'sentinel monitor %s' line, but the Sentinel monitors %s: "
+                           'it is not the file this Sentinel uses (INFO server shows it as config_file).'
+                           % (path, params['name'], params['name']))
+    return {option: found[option] or '' for option in managed}
+
+
+def wanted_changes(params: dict[str, Any], current: dict[str, Any], options: Iterable[str]) -> dict[str, Any]:
+    """The given ``options`` whose value differs from ``current`` ('' for unset credentials)."""
+    return {option: params[option] for option in options
+            if params[option] is not None and params[option] != current.get(option, '')}
+
+
+def shown_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """before / after with auth_pass replaced by null, MASK or MASK (changed)."""
+    diff = dict(before=dict(before), after=dict(after))
+    for side in diff.values():
+        if 'auth_pass' in side:
+            side['auth_pass'] = MASK if side['auth_pass'] else None
+    if before.get('auth_pass') and after.get('auth_pass') and before['auth_pass'] != after['auth_pass']:
+        diff['after']['auth_pass'] = MASK + ' (changed)'
+    return diff
+
+
+def set_arguments(changes: dict[str, Any]) -> list[Any]:
+    return [item for option, value in changes.items() for item in (SET_OPTIONS[option], value)]
+
+
+def sentinel_set(module: AnsibleModule, client, changes: dict[str, Any]) -> None:
+    """One SENTINEL SET for all ``changes``; the shown command names the options only."""
+    if not changes or module.check_mode:
+        return
+    name = module.params['name']
+    arguments = set_arguments(changes)
+    sentinel_call(module.params, 'SENTINEL SET %s %s' % (name, ' '.join(arguments[::2])),
+                  client.execute_command, 'SENTINEL', 'SET', name, *arguments)
+
+
+def create(module: AnsibleModule, client, result: dict[str, Any]) -> dict[str, Any]:
+    """SENTINEL MONITOR, then SENTINEL SET for the other options. Returns the group after."""
+    params = module.params
+    missing = [option for option in ('master_host', 'quorum') if not params[option]]
+    if missing:
+        raise MonitorError('Sentinel %s does not monitor %r: %s required to create it with SENTINEL MONITOR.'
+                           % (format_address(params['login_host'], params['login_port']), params['name'],
+                              ' and '.join(missing) + (' is' if len(missing) == 1 else ' are')))
+    name, host, port, quorum = params['name'], params['master_host'], params['master_port'], params['quorum']
+    changes = wanted_changes(params, {}, list(TUNABLES) + list(CREDENTIALS))
+    if not module.check_mode:
+        sentinel_call(params, 'SENTINEL MONITOR %s %s %d %d' % (name, host, port, quorum),
+                      client.execute_command, 'SENTINEL', 'MONITOR', name, host, port, quorum)
+    result.update(changed=True, created=True, changed_options=list(changes))
+    sentinel_set(module, client, {option: value for option, value in changes.items() if option != 'quorum'})
+    if not module.check_mode:
+        master = sentinel_call(params, 'SENTINEL MASTER %s' % name, sentinel_master, client, name)
+        result['master'] = node_address(master) if master else None
+    return dict(state='present', master=format_address(host, port), **changes)
+
+
+def update(module: AnsibleModule, client, before: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+    """SENTINEL SET for the options that differ from ``before``. Returns the group after."""
+    changes = wanted_changes(module.params, before, TUNABLES)
+    changes.update(wanted_changes(module.params, before, [option for option in CREDENTIALS if option in before]))
+    sentinel_set(module, client, changes)
+    result.update(changed=bool(changes), changed_options=list(changes))
+    return dict(before, **changes)
+
+
+def remove(module: AnsibleModule, client, result: dict[str, Any]) -> dict[str, Any]:
+    name = module.params['name']
+    if not module.check_mode:
+        sentinel_call(module.params, 'SENTINEL REMOVE %s' % name, client.execute_command, 'SENTINEL', 'REMOVE', name)
+    result.update(changed=True, removed=True, master=None)
+    return dict(state='absent')
+
+
+def converge(module: AnsibleModule, client, result: dict[str, Any]) -> None:
+    """Bring the group to the wanted state, recording in ``result`` what was (or would be) done."""
+    params = module.params
+    name = params['name']
+    before = current_group(sentinel_call(params, 'SENTINEL MASTER %s' % name, sentinel_master, client, name))
+    result['master'] = before.get('master')
+    if params['state'] == 'absent':
+        after = remove(module, client, result) if before['state'] == 'present' else before
+    elif before['state'] == 'absent':
+        after = create(module, client, result)
+    else:
+        before.update(current_credentials(module))
+        after = update(module, client, before, result)
+    result['diff'] = shown_diff(before, after)
+    if params['reset']:
+        if not module.check_mode:
+            sentinel_call(params, 'SENTINEL RESET %s' % name, client.execute_command, 'SENTINEL', 'RESET', name)
+        result.update(changed=True, reset=True)
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    fail_on_param_errors(module, param_errors(module.params))
+    ensure_redis_library(module)
+    result: dict[str, Any] = dict(changed=False, master=None, created=False, removed=False, reset=False,
+                                  changed_options=[])
+    client = connect(module.params)
+    try:
+        converge(module, client, result)
+    except MonitorError as exc:
+        module.fail_json(msg=str(exc), **result)
+    finally:
+        client.close()
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
