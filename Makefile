@@ -42,3 +42,4 @@ molecule:
 
 bench: setup
 	benchmarks/converge.sh
+	python benchmarks/failover.py

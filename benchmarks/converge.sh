@@ -2,7 +2,9 @@
 # Converge the 3-host lab from bare containers and print the figures:
 # wall time split into install / configure / wait, then the idempotent re-run
 # time and its changed count. Recreates the lab containers (make lab-down to
-# remove them afterwards). Run through `make bench`.
+# remove them afterwards). Run through `make bench`, which then runs
+# benchmarks/failover.py on the converged lab (failover, re-run after it and
+# switchover-under-writes figures).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"

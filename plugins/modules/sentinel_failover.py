@@ -26,19 +26,37 @@ description:
     A replica removed for good stays known to Sentinel until C(SENTINEL RESET) on every Sentinel.
   - Sentinel has no command to promote a given replica. With O(target), the module sets
     C(replica-priority 0) (never promote) with C(CONFIG SET) on every other replica, and waits until
-    the first Sentinel of O(sentinels) reports that priority (it reads C(INFO) of replicas every
-    10 seconds). Afterwards, also on failure and timeout, it sets the original values back and runs
-    C(CONFIG REWRITE) on those replicas, because Sentinel rewrites the configuration file of every replica
-    it reconfigures, which would otherwise keep the 0.
-  - Then reads C(master_repl_offset) of the master, waits until every replica reports a
-    C(slave_repl_offset) at least as large, and sends C(SENTINEL FAILOVER) to the first Sentinel of
-    O(sentinels).
+    the first Sentinel of O(sentinels) reports these zeros and a non-zero priority for O(target).
+    Sentinel reads them from C(INFO) of the replicas, every 10 seconds; on Sentinel 7.0 or later the
+    module sets that period to 250 ms with C(SENTINEL DEBUG info-period) while it waits, and sets the
+    previous value back before C(SENTINEL FAILOVER), so the wait lasts a fraction of a second (up to
+    10 seconds when C(SENTINEL DEBUG) is missing or denied). Afterwards, also on failure and timeout,
+    it sets the original priorities back and runs C(CONFIG REWRITE) on those replicas, because Sentinel
+    rewrites the configuration file of every replica it reconfigures, which would otherwise keep the 0.
+    Sentinel itself sees the restored values at its next C(INFO), within 10 seconds.
+  - Then reads C(master_repl_offset) of the master and waits until every replica reports a
+    C(slave_repl_offset) at least as large, so that the next step is short.
+  - "Write fence: C(CLIENT PAUSE <ms> WRITE) on the master, for the time left of O(timeout). Its clients'
+    writes wait from then on (reads go on). The module waits until every replica reports the offset of
+    the master, now frozen; sends C(SENTINEL FAILOVER) to the first Sentinel of O(sentinels); probes
+    the replicas with C(ROLE) every 50 ms, and as soon as one reports role master (Sentinel sent it
+    C(REPLICAOF NO ONE), typically 0.2 s later) sends C(REPLICAOF <promoted>) to the old master itself,
+    instead of waiting about 10 seconds for Sentinel to do it, and then C(CLIENT UNPAUSE). The writes
+    that waited are then refused with C(-READONLY). Last, as Sentinel does on each node it reconfigures,
+    C(CONFIG REWRITE) on the old master, so that a restart keeps it a replica, and C(CLIENT KILL TYPE
+    normal) and C(TYPE pubsub), so that its clients find the master again through Sentinel. RV(write_pause)
+    tells how long the writes waited."
+  - On every failure after C(CLIENT PAUSE), the pause is lifted at once (C(CLIENT UNPAUSE)); if
+    C(SENTINEL FAILOVER) was sent and a replica already is master, the old master is first made its
+    replica. When the first Sentinel gives up the failover (no C(failover_in_progress) flag, the old
+    master still its master), the module stops waiting and fails.
   - Finally waits until every Sentinel of O(sentinels) follows the new master (the same address, no
     C(s_down), C(o_down) or C(failover_in_progress) flag) and lists every other data node, the old
     master included, as a replica flagged neither C(s_down) nor C(disconnected); until the new master
     reports C(role:master); and until every other data node replicates from the new master with
-    C(master_link_status:up). Sentinel converts the old master into a replica about 10 seconds after
-    the switch.
+    C(master_link_status:up). During a failover Sentinel reads C(INFO) of the replicas every second,
+    once to see the promotion and once more to see the other replicas follow the new master, so this
+    takes about 2 seconds; the whole switchover about 2.5 seconds on a fast network.
   - On timeout the task fails with what is still unmet (what each Sentinel sees, which node does
     not follow the new master).
   - All connections are made from the managed host the task runs on.
@@ -55,22 +73,37 @@ attributes:
       - In check mode the module makes all the checks and reports V(changed=true) when it would
         switch over, without changing anything.
 notes:
-  - "What is guaranteed: every write the old master had acknowledged when the module read its
-    replication offset, just before C(SENTINEL FAILOVER), is on every replica and therefore on the
-    new master. In particular, writes acknowledged before the task started are never lost."
-  - "What is not: writes made while the switchover runs can be lost, even acknowledged ones, even
-    with C(WAIT). Sentinel (Redis 7 included) neither pauses clients nor uses the C(FAILOVER) command
-    of Redis 6.2: it promotes the chosen replica with C(REPLICAOF NO ONE). The old master keeps
-    accepting writes until Sentinel converts it into a replica, and that resynchronisation discards
-    them; replicas still attached to the old master may acknowledge C(WAIT) for such writes before
-    Sentinel points them at the new master. To lose nothing, stop or pause the writers while the
-    task runs."
+  - "What is guaranteed: no write the old master acknowledged is lost, with or without C(WAIT), before
+    or during the task. The old master stops executing writes (C(CLIENT PAUSE WRITE)) before the module
+    waits for every replica to hold all it executed, and never executes another one: the writes that
+    waited are refused with C(-READONLY) once it replicates from the new master. Writes the new master
+    acknowledges are kept too. Clients see their writes wait during the pause, about 0.2 s, then
+    C(-READONLY) errors or a closed connection on the old master until they ask Sentinel again; the
+    Sentinels report the new master about 1 s after the promotion."
+  - "The limits: the pause ends by itself when O(timeout) ends. Should the module die or lose the old
+    master between C(CLIENT PAUSE) and C(REPLICAOF), and Sentinel promote a replica, the writes the old
+    master takes from the end of the pause until Sentinel converts it into a replica (about 10 s later)
+    are lost; the task says so when it can. The guarantee is about the switchover: it does not cover
+    crashes, restarts of nodes without persistence, network partitions or another failover during the
+    task. Acknowledged means executed by the master; C(WAIT) is still what tells that a replica holds a
+    write should the master crash."
+  - "While writes are paused, commands that may replicate (C(EVAL), C(PUBLISH) ...) wait as well, Sentinel's
+    C(PUBLISH) of hello messages and the C(PING) after it included: a pause longer than
+    C(down-after-milliseconds) gets the old master flagged C(s_down) for a moment, which the final wait
+    waits out. The master still sends C(PING) to its replicas during the pause (C(repl-ping-replica-period));
+    if one falls between the catch-up and the promotion, the old master needs a full instead of a partial
+    resynchronisation from the new master, nothing is lost."
+  - "With Redis before 6.2 on the data nodes (no C(CLIENT PAUSE WRITE)) the task fails before C(SENTINEL
+    FAILOVER), changing nothing."
 options:
   timeout:
     description:
       - Maximum number of seconds for the whole run, the checks, the catch-up of the replicas and
         the switchover included. Must not be negative.
-      - Allow at least 30 seconds, more with a large replication lag.
+      - Allow at least 15 seconds, more with a large replication lag.
+      - It also bounds the write pause on the old master, which lasts longer than a fraction of a second
+        only when Sentinel neither promotes a replica nor gives up (for instance when the replica it
+        chose does not answer).
     type: float
     default: 60
   login_port:
@@ -117,7 +150,9 @@ options:
     type: str
 requirements:
   - redis (Python library, redis-py 4.3 or later)
-  - Redis 5 or later on the data nodes (C(replica-priority)); C(CONFIG) must not be renamed or denied.
+  - Redis 6.2 or later on the data nodes (C(CLIENT PAUSE WRITE), C(CLIENT UNPAUSE)). O(master_user) must be
+    allowed C(INFO), C(ROLE), C(CONFIG), C(CLIENT) and C(REPLICAOF), none of them renamed.
+  - Sentinel 7.0 or later for the short wait with O(target) (C(SENTINEL DEBUG), allowed to O(login_user)).
 seealso:
   - module: redisops.sentinel.sentinel_wait
   - module: redisops.sentinel.topology_info
@@ -126,7 +161,7 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Promote 10.0.0.12, without losing the writes acknowledged before the task
+- name: Promote 10.0.0.12 while clients keep writing, losing no acknowledged write
   redisops.sentinel.sentinel_failover:
     name: mymaster
     sentinels:
@@ -135,7 +170,7 @@ EXAMPLES = r"""
       - 10.0.0.13:26379
     target: 10.0.0.12:6379
     master_password: "{{ redis_password }}"
-    timeout: 120
+    timeout: 60
   register: switchover
 
 - name: Before restarting 10.0.0.11, move the master away from it if it is the master
@@ -147,7 +182,9 @@ EXAMPLES = r"""
 
 - name: Show the result
   ansible.builtin.debug:
-    msg: "{{ switchover.old_master }} -> {{ switchover.new_master }} in {{ switchover.elapsed }}s"
+    msg: >-
+      {{ switchover.old_master }} -> {{ switchover.new_master }} in {{ switchover.elapsed }}s,
+      writes paused {{ switchover.write_pause }}s
 """
 
 RETURN = r"""
@@ -168,7 +205,14 @@ elapsed:
   description: Seconds the task took (monotonic clock).
   returned: always
   type: float
-  sample: 14.52
+  sample: 2.46
+write_pause:
+  description:
+    - Seconds the writes of the old master were paused (from C(CLIENT PAUSE) to C(CLIENT UNPAUSE)).
+    - Null when they were not paused (nothing to do, check mode, or a failure before the pause).
+  returned: always
+  type: float
+  sample: 0.213
 sentinels:
   description:
     - Per Sentinel of O(sentinels), the master it reported last (C(host:port)), null when it did not report one.
@@ -181,7 +225,7 @@ msg:
   type: str
   sample: >-
     Switched the master of 'mymaster' from 10.0.0.11:6379 to 10.0.0.12:6379: 3 Sentinel(s) agree,
-    2 node(s) follow it.
+    2 node(s) follow it; writes to 10.0.0.11:6379 were paused for 0.213s.
 unmet:
   description: Why the switchover was refused, or the conditions still unmet at the timeout. Empty on success.
   returned: always
@@ -226,6 +270,8 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import 
     REPLICA_DOWN_FLAGS,
     is_healthy,
     observe,
+    pairs_to_dict,
+    sentinel_master,
     sentinel_replicas,
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import Check, describe_error, poll_until
@@ -234,6 +280,14 @@ PRIORITY = 'replica-priority'
 NO_CONFIG_FILE = 'without a config file'
 NOT_STARTED = 'the switchover was not started'
 OLD_MASTER = 'old master'
+# SENTINEL DEBUG info-period (ms) while waiting for Sentinel to see the replica-priority values, set
+# back before SENTINEL FAILOVER. Were it left behind, Sentinel would still promote replicas (their
+# INFO must be younger than 3 periods, it is read every period plus one timer tick, at most 100ms).
+FAST_INFO_PERIOD = 250
+# Seconds between probes while the writes of the old master are paused.
+FENCE_POLL_INTERVAL = 0.05
+# Seconds kept, at the end of the pause, to demote the old master and lift the pause.
+FENCE_MARGIN = 0.5
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -407,15 +461,17 @@ def follower_unmet(nodes: DataNodes, address: Address, master: Address, role: st
         state = nodes.replication(address)
     except RETRYABLE_ERRORS as exc:
         return ['%s %s: %s' % (role, address, describe_error(exc))]
-    if role == OLD_MASTER and state.get('role') == 'master':
-        return ['old master %s still reports role master: Sentinel converts it into a replica about 10s after '
-                'the switch' % (address,)]
     expect = ReplicaExpectation(master=AddressMatcher(master))
     return ['%s %s: %s' % (role, address, problem) for problem in replica_unmet(state, expect)]
 
 
+def debug_periods(client) -> dict[str, Any]:
+    """SENTINEL DEBUG (Redis 7.0 or later): Sentinel's timing parameters in milliseconds, keys upper case."""
+    return pairs_to_dict(client.execute_command('SENTINEL', 'DEBUG'))
+
+
 class Switchover:
-    """One run of the module: checks, then priorities, catch-up, SENTINEL FAILOVER and the wait."""
+    """One run of the module: checks, priorities, catch-up, write fence, SENTINEL FAILOVER and the wait."""
 
     def __init__(self, params: dict[str, Any], options: Options):
         self.params, self.options, self.name = params, options, params['name']
@@ -428,8 +484,21 @@ class Switchover:
         self.new: Address | None = None
         self.target: Address | None = None
         self.replicas: list[Address] = []
+        self.priorities: dict[Address, int] = {}
         # replica-priority of the replicas set to 0 for the switchover, to set back.
         self.lowered: dict[Address, int] = {}
+        # INFO period of the first Sentinel to set back after SENTINEL DEBUG info-period.
+        self.info_period: int | None = None
+        # The write fence on the old master: paused since (monotonic), until (monotonic), for how long.
+        self.paused = False
+        self.pause_started = self.pause_end = 0.0
+        self.write_pause: float | None = None
+        self.failover_sent = self.failover_aborted = False
+        # The replica seen with role master after SENTINEL FAILOVER; the old master replicates from it.
+        self.promoted: Address | None = None
+        self.demoted = False
+        # What is left to do by hand after the run (the task then fails).
+        self.leftovers: list[str] = []
 
     def ask_sentinels(self) -> list[SentinelAnswer]:
         return [ask_sentinel(client, address, self.name) for address, client in self.sentinels.items()]
@@ -437,6 +506,7 @@ class Switchover:
     def result(self, msg: str, unmet: list[str]) -> dict[str, Any]:
         return dict(changed=self.changed, old_master=str(self.old) if self.old else None,
                     new_master=str(self.new) if self.new else None, msg=msg, unmet=unmet,
+                    write_pause=self.write_pause,
                     sentinels={str(answer.address): str(answer.master) if answer.master else None
                                for answer in self.answers})
 
@@ -491,28 +561,35 @@ class Switchover:
         if self.target and priorities.get(self.target) == 0:
             unmet.append('target %s has %s 0, so Sentinel never promotes it' % (self.target, PRIORITY))
         self.refuse(unmet)
+        self.priorities = priorities
         return priorities
 
     def switch(self, priorities: dict[Address, int]) -> str:
-        """Lower the priorities, catch up, fail over and wait; the priorities are set back in any case."""
+        """Lower the priorities, catch up, fence, fail over and wait; whatever was changed is set back."""
         failure = None
         try:
             self.lower_priorities(priorities)
             self.catch_up()
-            self.start_failover()
+            self.fenced_failover()
             self.wait(self.switched, 'The switchover did not complete',
                       'SENTINEL FAILOVER %s was sent to %s' % (self.name, self.options.sentinels[0]))
         except SwitchoverError as exc:
             failure = exc
         finally:
-            unrestored = self.restore_priorities()
-        if unrestored:
-            msg = '%s %s.' % (str(failure) if failure else 'The switchover completed, but', '; '.join(unrestored))
-            raise SwitchoverError(msg, (failure.unmet if failure else []) + unrestored)
+            # First of all, the old master must take (or refuse) writes again.
+            leftovers = self.lift_fence()
+            leftovers += self.restore_info_period() + self.restore_priorities()
+        leftovers = self.leftovers + leftovers
+        if leftovers:
+            msg = '%s %s.' % (str(failure) if failure else 'The switchover completed, but', '; '.join(leftovers))
+            raise SwitchoverError(msg, (failure.unmet if failure else []) + leftovers)
         if failure:
             raise failure
-        return "Switched the master of %r from %s to %s: %d Sentinel(s) agree, %d node(s) follow it." % (
-            self.name, self.old, self.new, len(self.answers), len(self.followers()))
+        return ("Switched the master of %r from %s to %s: %d Sentinel(s) agree, %d node(s) follow it; writes "
+                "to %s were paused for %.3fs." % (self.name, self.old, self.new, len(self.answers),
+                                                  len(self.followers()), self.old, self.write_pause))
+
+    # Steering Sentinel's choice.
 
     def lower_priorities(self, priorities: dict[Address, int]) -> None:
         for replica, priority in priorities.items():
@@ -522,9 +599,59 @@ class Switchover:
             except RETRYABLE_ERRORS as exc:
                 raise SwitchoverError('Cannot set %s 0 on replica %s: %s; %s.'
                                       % (PRIORITY, replica, describe_error(exc), NOT_STARTED), [])
-        if self.lowered:
-            self.wait(self.priorities_seen, 'Sentinel %s did not see %s 0 on %s' % (
-                self.options.sentinels[0], PRIORITY, ', '.join(map(str, self.lowered))), NOT_STARTED)
+        if not self.target:
+            return
+        # The target too: after a switchover Sentinel may still see the 0 a previous run set on it.
+        try:
+            if self.priorities_seen()[0]:
+                return
+        except RETRYABLE_ERRORS:
+            pass
+        wanted = ['0 on %s' % (replica,) for replica in self.lowered]
+        wanted.append('%d on target %s' % (self.priorities[self.target], self.target))
+        self.hasten_info()
+        try:
+            self.wait(self.priorities_seen, 'Sentinel %s did not see %s %s'
+                      % (self.options.sentinels[0], PRIORITY, ', '.join(wanted)), NOT_STARTED)
+        finally:
+            # Before SENTINEL FAILOVER: Sentinel only promotes replicas whose INFO is not older than three periods.
+            self.leftovers += self.restore_info_period()
+
+    def hasten_info(self) -> None:
+        """Make the first Sentinel read INFO of the replicas now rather than within 10s (SENTINEL DEBUG, Redis 7.0).
+
+        Sentinel reads the replica-priority of a replica from its INFO, every info-period (10s). A
+        shorter period takes effect at once, since a replica's INFO is read again when the last one is
+        older than the period. Without SENTINEL DEBUG (Sentinel before 7.0, ACL), the regular refresh
+        is awaited.
+        """
+        client = self.sentinels[self.options.sentinels[0]]
+        try:
+            period = debug_periods(client).get('INFO-PERIOD')
+        except RETRYABLE_ERRORS:
+            return
+        if not isinstance(period, int) or period <= FAST_INFO_PERIOD:
+            return
+        self.info_period = period
+        try:
+            client.execute_command('SENTINEL', 'DEBUG', 'info-period', FAST_INFO_PERIOD)
+        except ResponseError:
+            self.info_period = None
+        except RETRYABLE_ERRORS:
+            pass  # It may have been applied: it is set back in any case.
+
+    def restore_info_period(self) -> list[str]:
+        if self.info_period is None:
+            return []
+        address = self.options.sentinels[0]
+        try:
+            self.sentinels[address].execute_command('SENTINEL', 'DEBUG', 'info-period', self.info_period)
+        except RETRYABLE_ERRORS as exc:
+            return ['Sentinel %s may still read INFO every %dms instead of %dms (%s): run SENTINEL DEBUG '
+                    'info-period %d on it' % (address, FAST_INFO_PERIOD, self.info_period, describe_error(exc),
+                                               self.info_period)]
+        self.info_period = None
+        return []
 
     def restore_priorities(self) -> list[str]:
         """Set back and persist the lowered priorities; what could not be done."""
@@ -547,7 +674,24 @@ class Switchover:
                                       % (PRIORITY, replica, priority, describe_error(exc)))
         return unrestored
 
+    def priorities_seen(self) -> tuple[bool, dict[str, Any]]:
+        address = self.options.sentinels[0]
+        seen = {Address(node['ip'], node['port']): node.get('slave-priority')
+                for node in sentinel_replicas(self.sentinels[address], self.name)}
+        every = FAST_INFO_PERIOD if self.info_period else None
+        refresh = ('it reads INFO of replicas every %s' % ('%dms now' % every if every else
+                                                            '10s; SENTINEL DEBUG, Redis 7.0, is not available'))
+        unmet = ['Sentinel %s still sees %s %s on %s (%s)' % (address, PRIORITY, seen.get(replica), replica, refresh)
+                 for replica in self.lowered if seen.get(replica) != 0]
+        if not seen.get(self.target):
+            unmet.append('Sentinel %s still sees %s %s on target %s (%s)'
+                         % (address, PRIORITY, seen.get(self.target), self.target, refresh))
+        return not unmet, dict(unmet=unmet)
+
+    # Catch-up, write fence and failover.
+
     def catch_up(self) -> None:
+        """Before the fence, so that writes are paused only for the last bytes in flight."""
         try:
             offset = master_repl_offset(self.nodes.client(self.old).info('replication'))
         except RETRYABLE_ERRORS as exc:
@@ -556,6 +700,53 @@ class Switchover:
         self.wait(self.caught_up(offset), 'The replicas did not catch up with offset %d of master %s'
                   % (offset, self.old), NOT_STARTED)
 
+    def fenced_failover(self) -> None:
+        """Pause the writes of the old master, promote, point the old master at the new one, then unpause.
+
+        A client whose write arrives while the writes are paused waits; once the old master is a
+        replica its write is refused with -READONLY. So the old master takes no write after the
+        offset every replica reached, and each replica, the promoted one included, holds every
+        write the old master ever acknowledged.
+        """
+        self.pause_writes()
+        self.wait(self.settled, 'The replicas did not reach the offset of master %s with its writes paused'
+                  % (self.old,), NOT_STARTED, self.fence_deadline())
+        self.start_failover()
+        self.wait(self.promotion, 'No replica was promoted', 'SENTINEL FAILOVER %s was sent to %s' % (
+            self.name, self.options.sentinels[0]), self.fence_deadline(), FENCE_POLL_INTERVAL)
+        self.wait(self.demotion, 'Old master %s did not become a replica of %s' % (self.old, self.promoted),
+                  'replica %s was promoted' % (self.promoted,), self.fence_deadline(), FENCE_POLL_INTERVAL)
+        self.leftovers += self.lift_fence()
+        self.leftovers += self.persist_demotion()
+
+    def fence_deadline(self) -> float:
+        """Waits under the fence end early enough to lift it before the pause ends on its own."""
+        return min(self.deadline, self.pause_end - FENCE_MARGIN)
+
+    def pause_writes(self) -> None:
+        remaining_ms = int((self.deadline - time.monotonic()) * 1000)
+        if remaining_ms <= 0:
+            raise SwitchoverError('No time left within %gs to pause the writes of master %s; %s.'
+                                  % (self.params['timeout'], self.old, NOT_STARTED), [])
+        started = time.monotonic()
+        # Also when the answer is lost: the pause may be in place, so it is lifted in any case.
+        self.paused, self.pause_started, self.pause_end = True, started, started + remaining_ms / 1000.0
+        try:
+            self.nodes.client(self.old).execute_command('CLIENT', 'PAUSE', remaining_ms, 'WRITE')
+        except ResponseError as exc:
+            self.paused = False
+            raise SwitchoverError('Master %s refused CLIENT PAUSE %d WRITE (%s): Redis 6.2 or later is required, '
+                                  'and master_user must be allowed CLIENT; %s.'
+                                  % (self.old, remaining_ms, describe_error(exc), NOT_STARTED), [])
+        except RETRYABLE_ERRORS as exc:
+            raise SwitchoverError('No answer from master %s to CLIENT PAUSE WRITE (%s); %s.'
+                                  % (self.old, describe_error(exc), NOT_STARTED), [])
+
+    def settled(self) -> tuple[bool, dict[str, Any]]:
+        """Every replica at the offset of the paused master (still moved by its PINGs to the replicas)."""
+        offset = master_repl_offset(self.nodes.client(self.old).info('replication'))
+        return self.caught_up(offset)()
+
     def start_failover(self) -> None:
         address = self.options.sentinels[0]
         try:
@@ -563,16 +754,100 @@ class Switchover:
         except ResponseError as exc:
             raise SwitchoverError(failover_refusal(address, self.name, str(exc)), [])
         except RETRYABLE_ERRORS as exc:
-            self.changed, self.new = True, None
+            self.changed, self.new, self.failover_sent = True, None, True
             raise SwitchoverError('No answer from Sentinel %s to SENTINEL FAILOVER %s (%s): the failover may have '
                                   'started, check with redisops.sentinel.topology_info.'
                                   % (address, self.name, describe_error(exc)), [])
         # From now on the master is the one the Sentinels agree on, once they do.
-        self.changed, self.new = True, None
+        self.changed, self.new, self.failover_sent = True, None, True
 
-    def wait(self, check: Check, what: str, consequence: str) -> None:
-        timeout = max(self.deadline - time.monotonic(), 0)
-        outcome = poll_until(check, timeout, self.params['poll_interval'], RETRYABLE_ERRORS)
+    def promotion(self) -> tuple[bool, dict[str, Any]]:
+        """Whether a replica reports role master: Sentinel sent it REPLICAOF NO ONE."""
+        unmet = []
+        for replica in self.replicas:
+            try:
+                role = self.nodes.client(replica).execute_command('ROLE')[0]
+            except RETRYABLE_ERRORS as exc:
+                # Sentinel kills the clients of the replica it promotes: the next probe reconnects.
+                unmet.append('replica %s: %s' % (replica, describe_error(exc)))
+                continue
+            if role == 'master':
+                self.promoted = replica
+                return True, {}
+            unmet.append('replica %s reports role %s' % (replica, role))
+        self.check_not_aborted()
+        return False, dict(unmet=unmet)
+
+    def check_not_aborted(self) -> None:
+        """Raise when Sentinel gave up the failover (no replica it can promote after all, ...)."""
+        address = self.options.sentinels[0]
+        master = sentinel_master(self.sentinels[address], self.name)
+        if (master and 'failover_in_progress' not in master['flags']
+                and Address(master['ip'], master['port']) == self.old):
+            self.failover_aborted, self.changed, self.new = True, False, self.old
+            raise SwitchoverError('Sentinel %s gave up the failover of %r (its log tells why, -failover-abort-*); '
+                                  'nothing was switched.' % (address, self.name), [])
+
+    def demotion(self) -> tuple[bool, dict[str, Any]]:
+        """REPLICAOF <promoted> on the old master, as Sentinel would about 10 seconds later."""
+        try:
+            self.nodes.client(self.old).execute_command('REPLICAOF', self.promoted.host, self.promoted.port)
+        except ResponseError as exc:
+            raise SwitchoverError('Old master %s refused REPLICAOF %s %d (%s): master_user must be allowed '
+                                  'REPLICAOF. Writes it takes until Sentinel converts it into a replica are lost.'
+                                  % (self.old, self.promoted.host, self.promoted.port, describe_error(exc)), [])
+        self.demoted = True
+        return True, {}
+
+    def lift_fence(self) -> list[str]:
+        """CLIENT UNPAUSE on the old master, after demoting it if a replica was promoted; what went wrong."""
+        if not self.paused:
+            return []
+        problems = []
+        if self.failover_sent and not self.demoted and not self.failover_aborted:
+            # The run failed after SENTINEL FAILOVER: a last look, then let the old master take writes again.
+            try:
+                if self.promotion()[0]:
+                    self.demotion()
+            except (SwitchoverError,) + RETRYABLE_ERRORS:
+                pass
+            if not self.demoted:
+                problems.append('old master %s takes writes again although SENTINEL FAILOVER was sent: if Sentinel '
+                                'still promotes a replica, the writes it takes until Sentinel converts it into a '
+                                'replica are lost' % (self.old,))
+        try:
+            self.nodes.client(self.old).execute_command('CLIENT', 'UNPAUSE')
+        except RETRYABLE_ERRORS as exc:
+            problems.append('CLIENT UNPAUSE failed on %s (%s): its clients\' writes wait until the pause ends, '
+                            '%.1fs after it started' % (self.old, describe_error(exc),
+                                                       self.pause_end - self.pause_started))
+        self.paused = False
+        self.write_pause = round(time.monotonic() - self.pause_started, 3)
+        return problems
+
+    def persist_demotion(self) -> list[str]:
+        """CONFIG REWRITE and client kills on the old master, as Sentinel does on each node it reconfigures."""
+        client = self.nodes.client(self.old)
+        problems = []
+        try:
+            client.config_rewrite()
+        except RETRYABLE_ERRORS as exc:
+            if NO_CONFIG_FILE not in str(exc):
+                problems.append('old master %s replicates from %s but CONFIG REWRITE failed (%s): after a restart it '
+                                'would be a master, and lose the writes it takes until Sentinel converts it'
+                                % (self.old, self.promoted, describe_error(exc)))
+        # Long-lived clients find the master again through Sentinel (our own connection is skipped).
+        for kind in ('normal', 'pubsub'):
+            try:
+                client.execute_command('CLIENT', 'KILL', 'TYPE', kind)
+            except RETRYABLE_ERRORS:
+                pass
+        return problems
+
+    def wait(self, check: Check, what: str, consequence: str, deadline: float | None = None,
+             interval: float | None = None) -> None:
+        timeout = max((self.deadline if deadline is None else deadline) - time.monotonic(), 0)
+        outcome = poll_until(check, timeout, interval or self.params['poll_interval'], RETRYABLE_ERRORS)
         if outcome.ready:
             return
         unmet = list(outcome.state.get('unmet', []))
@@ -580,15 +855,6 @@ class Switchover:
             unmet.append('last error: %s' % outcome.last_error)
         raise SwitchoverError('%s within %gs; %s. Unmet: %s.'
                               % (what, self.params['timeout'], consequence, '; '.join(unmet)), unmet)
-
-    def priorities_seen(self) -> tuple[bool, dict[str, Any]]:
-        address = self.options.sentinels[0]
-        seen = {Address(node['ip'], node['port']): node.get('slave-priority')
-                for node in sentinel_replicas(self.sentinels[address], self.name)}
-        unmet = ['Sentinel %s still sees %s %s on %s (it reads INFO of replicas every 10s)'
-                 % (address, PRIORITY, seen.get(replica), replica)
-                 for replica in self.lowered if seen.get(replica) != 0]
-        return not unmet, dict(unmet=unmet)
 
     def caught_up(self, offset: int) -> Check:
         def check() -> tuple[bool, dict[str, Any]]:
@@ -600,9 +866,13 @@ class Switchover:
             return not unmet, dict(unmet=unmet)
         return check
 
+    # The end.
+
     def wrong_new_master(self, master: Address) -> str | None:
         if master == self.old:
             return 'still the old master'
+        if self.promoted and master != self.promoted:
+            return 'expected %s, the replica that was promoted' % (self.promoted,)
         if self.target and master != self.target:
             return 'expected %s' % (self.target,)
         return None

@@ -46,6 +46,7 @@ def test_options_match_argument_spec(docs, name):
         assert doc.get('required', False) == rules.get('required', False), option
         assert doc.get('elements') == rules.get('elements'), option
         assert doc.get('choices') == rules.get('choices'), option
+        assert doc.get('aliases', []) == rules.get('aliases', []), option
 
 
 def test_every_module_is_listed():

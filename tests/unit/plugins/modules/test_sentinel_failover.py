@@ -7,16 +7,13 @@ run that stops before SENTINEL FAILOVER.
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+import threading
+import time
 
 import pytest
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import Address
-from ansible_collections.redisops.sentinel.plugins.module_utils.client import ResponseError
+from ansible_collections.redisops.sentinel.plugins.module_utils.client import RETRYABLE_ERRORS, ResponseError, connect
 from ansible_collections.redisops.sentinel.plugins.modules import sentinel_failover
 from ansible_collections.redisops.sentinel.plugins.modules.sentinel_failover import (
     SentinelAnswer,
@@ -26,7 +23,6 @@ from ansible_collections.redisops.sentinel.plugins.modules.sentinel_failover imp
 
 from conftest import MASTER_NAME, NodeFactory, RedisNode, link_up, sentinel_sees, wait_for
 
-COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
 KEYS = 500
 
 
@@ -51,6 +47,29 @@ class Group:
 
     def priorities(self) -> dict[str, int]:
         return {node.address: int(command(node, 'CONFIG', 'GET', 'replica-priority')[1]) for node in self.nodes}
+
+    def sync_sentinel_view(self) -> None:
+        """Wait until the first Sentinel sees the replica-priority the replicas have now."""
+        sentinel = self.sentinels[0]
+        priorities = self.priorities()
+
+        def seen() -> bool:
+            replicas = command(sentinel, 'SENTINEL', 'REPLICAS', MASTER_NAME)
+            view = {'%s:%s' % (item[item.index('ip') + 1], item[item.index('port') + 1]):
+                    int(item[item.index('slave-priority') + 1]) for item in replicas}
+            return all(view.get(address) == priority for address, priority in priorities.items()
+                       if address != self.sentinel_master())
+
+        command(sentinel, 'SENTINEL', 'DEBUG', 'info-period', 100)
+        try:
+            wait_for(seen, 'Sentinel %s to see replica-priority %s' % (sentinel.address, priorities))
+        finally:
+            command(sentinel, 'SENTINEL', 'DEBUG', 'info-period', 10000)
+
+    def info_period(self) -> int:
+        """SENTINEL DEBUG INFO-PERIOD of the first Sentinel, the one the module may speed up."""
+        reply = command(self.sentinels[0], 'SENTINEL', 'DEBUG')
+        return int(reply[reply.index('INFO-PERIOD') + 1])
 
 
 def command(node: RedisNode, *args):
@@ -106,6 +125,87 @@ def assert_keys(master: RedisNode, prefix: str) -> None:
     finally:
         client.close()
     assert values == [str(index) for index in range(KEYS)]
+
+
+class Writer:
+    """A client writing throughout a switchover: SET k:N N, then WAIT 1 100 on the same connection.
+
+    Every key whose WAIT reported at least one replica is recorded with the master that acknowledged
+    it. On any error the client finds the master again through the Sentinels.
+    """
+
+    def __init__(self, group: Group, prefix: str):
+        self.group, self.prefix = group, prefix
+        self.acked: dict[str, str] = {}
+        self.errors: list[str] = []
+        self.writes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Writer:
+        self._thread.start()
+        # Some writes acknowledged by the old master before the switchover starts.
+        wait_for(lambda: len(self.acked) >= 50, 'the writer to get 50 acknowledged writes')
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        # Keep writing a little, to the new master, after the switchover.
+        time.sleep(0.3)
+        self._stop.set()
+        self._thread.join(10)
+        assert not self._thread.is_alive()
+
+    def _master(self) -> str:
+        for sentinel in self.group.sentinels:
+            client = sentinel.client()
+            try:
+                host, port = client.execute_command('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME)
+                return '%s:%s' % (host, port)
+            except RETRYABLE_ERRORS:
+                continue
+            finally:
+                client.close()
+        raise ConnectionError('no Sentinel answered')
+
+    def _run(self) -> None:
+        client, address = None, None
+        while not self._stop.is_set():
+            key = '%s:%d' % (self.prefix, self.writes)
+            self.writes += 1
+            try:
+                if client is None:
+                    address = self._master()
+                    host, port = address.rsplit(':', 1)
+                    client = connect(dict(login_host=host, login_port=int(port), login_user=None,
+                                          login_password=None, connect_timeout=2.0))
+                pipe = client.pipeline(transaction=False)
+                pipe.set(key, key)
+                pipe.execute_command('WAIT', 1, 100)
+                if pipe.execute()[1] >= 1:
+                    self.acked[key] = address
+            except (RETRYABLE_ERRORS + (ConnectionError,)) as exc:
+                self.errors.append('%s: %s' % (address, exc))
+                if client is not None:
+                    client.close()
+                client = None
+                time.sleep(0.01)
+        if client is not None:
+            client.close()
+
+    def assert_none_lost(self, old: str, new: str) -> None:
+        """Every acknowledged write, on the old master or the new one, is on the new master."""
+        masters = set(self.acked.values())
+        assert old in masters and new in masters, (masters, self.errors[:5])
+        keys = sorted(self.acked)
+        client = self.group.node(new).client()
+        try:
+            values = [value for start in range(0, len(keys), 1000)
+                      for value in client.mget(keys[start:start + 1000])]
+        finally:
+            client.close()
+        lost = [key for key, value in zip(keys, values) if value != key]
+        assert not lost, '%d of %d acknowledged writes lost (%d acknowledged by the old master), e.g. %s' % (
+            len(lost), len(keys), sum(1 for key in lost if self.acked[key] == old), lost[:5])
 
 
 def assert_switched(group: Group, result: dict, old: str) -> None:
@@ -220,15 +320,67 @@ def test_nothing_to_do(run_module, group):
     assert group.sentinel_master() == master
 
 
+@pytest.mark.parametrize('refused', [True, False], ids=['refused', 'given-up'])
+def test_fence_lifted_when_the_failover_fails(run_module, group, monkeypatch, refused):
+    """Failures under CLIENT PAUSE: the old master takes writes again at once, priorities are set back.
+
+    SENTINEL FAILOVER is not really sent: either it is refused, or it seems accepted and Sentinel
+    (no failover_in_progress, same master) looks like it gave up, as after -failover-abort-no-good-slave.
+    """
+    master, priorities = group.sentinel_master(), group.priorities()
+    target = group.replicas()[0].address
+    paused = []
+
+    def start_failover(self):
+        # The writes of the master are paused now: a write waits.
+        client = group.node(master).client()
+        client.connection_pool.connection_kwargs['socket_timeout'] = 0.3
+        try:
+            client.set('paused', 1)
+        except RETRYABLE_ERRORS as exc:
+            paused.append(type(exc).__name__)
+        finally:
+            client.close()
+        if refused:
+            raise sentinel_failover.SwitchoverError('Sentinel refused SENTINEL FAILOVER (simulated).', [])
+        self.changed, self.new, self.failover_sent = True, None, True
+
+    monkeypatch.setattr(sentinel_failover.Switchover, 'start_failover', start_failover)
+    failed, result = run(run_module, group, target=target)
+    assert failed and result['changed'] is False and paused == ['TimeoutError']
+    if refused:
+        assert result['msg'] == 'Sentinel refused SENTINEL FAILOVER (simulated).'
+    else:
+        assert result['msg'] == "Sentinel %s gave up the failover of 'mymaster' (its log tells why, " \
+            "-failover-abort-*); nothing was switched." % group.sentinels[0].address
+        assert result['new_master'] == master
+    assert result['write_pause'] > 0.3
+    client = group.node(master).client()
+    try:
+        started = time.monotonic()
+        assert client.set('after-failure', 1) and time.monotonic() - started < 0.5
+    finally:
+        client.close()
+    assert group.sentinel_master() == master and group.priorities() == priorities
+    assert group.info_period() == 10000
+
+
 def test_switchover_chosen_by_sentinel(run_module, group):
     old = group.sentinel_master()
     write_keys(group.node(old), 'first')
-    failed, result = run(run_module, group, only_if_master=old)
+    with Writer(group, 'w1') as writer:
+        failed, result = run(run_module, group, only_if_master=old)
     assert not failed, result['msg']
+    writer.assert_none_lost(old, result['new_master'])
     assert_switched(group, result, old)
     assert result['msg'] == "Switched the master of 'mymaster' from %s to %s: 3 Sentinel(s) agree, " \
-        "2 node(s) follow it." % (old, result['new_master'])
+        "2 node(s) follow it; writes to %s were paused for %.3fs." % (
+            old, result['new_master'], old, result['write_pause'])
+    assert 0 < result['write_pause'] < result['elapsed']
     assert_keys(group.node(result['new_master']), 'first')
+    # Demoted by the module, persisted as Sentinel does: a restart keeps it a replica.
+    new_host, new_port = result['new_master'].rsplit(':', 1)
+    assert 'replicaof %s %s' % (new_host, new_port) in (group.node(old).workdir / 'redis.conf').read_text()
 
 
 def test_switchover_to_a_target_restores_priorities(run_module, group):
@@ -238,14 +390,17 @@ def test_switchover_to_a_target_restores_priorities(run_module, group):
     priorities = group.priorities()
     write_keys(group.node(old), 'second')
 
-    failed, result = run(run_module, group, target=target.address)
+    with Writer(group, 'w2') as writer:
+        failed, result = run(run_module, group, target=target.address)
     assert not failed, result['msg']
+    writer.assert_none_lost(old, target.address)
     assert_switched(group, result, old)
     assert result['new_master'] == target.address
     assert_keys(target, 'second')
     assert_keys(target, 'first')
     # Set back, and persisted although Sentinel rewrote the file with 0 when it reconfigured the replica.
     assert group.priorities() == priorities
+    assert group.info_period() == 10000
     assert 'replica-priority 42' in (other.workdir / 'redis.conf').read_text().splitlines()
 
     failed, result = run(run_module, group, target=target.address)
@@ -256,35 +411,16 @@ def test_priorities_set_back_on_timeout(run_module, group):
     # Last: Sentinel cannot see the lowered priorities at once, so the run stops before SENTINEL FAILOVER.
     master, priorities = group.sentinel_master(), group.priorities()
     target, other = group.replicas()
+    group.sync_sentinel_view()
     failed, result = run(run_module, group, target=target.address, timeout=0)
     assert failed and result['changed'] is False
-    assert result['msg'].startswith('Sentinel %s did not see replica-priority 0 on %s within 0s; the switchover '
-                                    'was not started. Unmet: Sentinel %s still sees '
-                                    'replica-priority %d on %s' % (group.sentinels[0].address, other.address,
-                                                                   group.sentinels[0].address,
-                                                                   priorities[other.address], other.address))
+    assert result['msg'].startswith('Sentinel %s did not see replica-priority 0 on %s, %d on target %s within 0s; '
+                                    'the switchover was not started. Unmet: Sentinel %s still sees '
+                                    'replica-priority %d on %s (it reads INFO of replicas every 250ms now)'
+                                    % (group.sentinels[0].address, other.address, priorities[target.address],
+                                       target.address, group.sentinels[0].address,
+                                       priorities[other.address], other.address))
     assert result['old_master'] == result['new_master'] == master
     assert group.priorities() == priorities and group.sentinel_master() == master
     assert 'replica-priority 0' not in (other.workdir / 'redis.conf').read_text().splitlines()
-
-
-def test_docs_match_argument_spec():
-    ansible_doc = Path(sys.executable).with_name('ansible-doc')
-    if not ansible_doc.exists():
-        pytest.skip('ansible-doc is not installed next to the test interpreter')
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_NOCOLOR='1')
-    name = 'redisops.sentinel.sentinel_failover'
-    output = subprocess.run([str(ansible_doc), '--json', name], env=env, check=True,
-                            capture_output=True, text=True).stdout
-    doc = json.loads(output)[name]
-    documented = doc['doc']['options']
-    spec = sentinel_failover.argument_spec()
-    assert sorted(documented) == sorted(spec)
-    for option, rules in spec.items():
-        assert documented[option]['type'] == rules['type'], option
-        assert documented[option].get('default') == rules.get('default'), option
-        assert documented[option].get('required', False) == rules.get('required', False), option
-        assert documented[option].get('elements') == rules.get('elements'), option
-        assert documented[option].get('aliases', []) == rules.get('aliases', []), option
-    assert doc['doc']['attributes']['check_mode']['support'] == 'full'
-    assert {'old_master', 'new_master', 'elapsed', 'sentinels', 'msg', 'unmet'} <= set(doc['return'])
+    assert group.info_period() == 10000 and result['write_pause'] is None

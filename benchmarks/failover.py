@@ -1,0 +1,573 @@
+#!/usr/bin/env python3
+"""How fast does the running lab fail over, and what does a switchover cost writers?
+
+Uses the running 3-host lab (lab/inventory.yml, `make lab`); never recreates it.
+Converges it once with Sentinel's down-after-milliseconds at 2000 (applied live),
+then measures, BENCH_RUNS times (default 3), and prints each run and the median:
+
+1. Unplanned failover: SIGKILL the master's redis-server (a runtime systemd
+   drop-in with Restart=no keeps it down), then poll every Sentinel from this
+   host every 20 ms. Seconds from the kill (the first PING the master no longer
+   answers) until the first Sentinel, then every Sentinel, reports the same new
+   master (target: every Sentinel within down-after + 3 s). Then the old master
+   is started again; seconds until it is a linked replica.
+2. Re-run of playbooks/site.yml after that failover: wall time and the sum of
+   the changed counts of its recap (target 0).
+3. Planned switchover (playbooks/failover.yml) under a writer: SET bench:N then
+   WAIT 1 200 on one connection; a key is acknowledged when WAIT reports a
+   replica. On an error, or when WAIT reports none while the Sentinels name
+   another master, the writer finds the master again through the Sentinels.
+   Prints the module's own elapsed, the playbook wall time, acknowledged
+   writes/s while the playbook runs (and before it), the longest gap between
+   acknowledged writes, and the acknowledged keys missing on the new master
+   afterwards (target 0).
+
+At the end, also after a failure, the lab is converged again with the default
+settings and left healthy (every Sentinel agreeing, every replica linked).
+Playbook output goes to /tmp/redisops-bench-failover-*.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import redis
+import yaml
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from redis.sentinel import Sentinel
+
+TOP = Path(__file__).resolve().parents[1]
+INVENTORY = 'lab/inventory.yml'
+NAME = 'mymaster'
+REDIS_PORT = 6379
+SENTINEL_PORT = 26379
+UNIT = 'redis-server'
+DOWN_AFTER_MS = 2000
+DEFAULT_DOWN_AFTER_MS = 5000
+BENCH_VARS = ['-e', 'redis_sentinel_down_after_milliseconds=%d' % DOWN_AFTER_MS]
+DROPIN_DIR = '/run/systemd/system/%s.service.d' % UNIT
+DROPIN = DROPIN_DIR + '/no-restart.conf'
+POLL = 0.02           # Sentinel poll interval
+KILL_POLL = 0.002     # PING interval while waiting for the kill to land
+WAIT_TIMEOUT_MS = 200
+BASELINE = 1.0        # seconds of writes before the switchover starts
+LOG = '/tmp/redisops-bench-failover-%s.json'
+# redis-py retries connection errors with a backoff of up to seconds by default: never here.
+NO_RETRY = dict(retry=Retry(NoBackoff(), 0))
+
+
+class BenchError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Lab:
+    containers: dict[str, str]  # data node host:port -> container (inventory host) name
+    sentinels: list[str]        # Sentinel host:port
+
+
+@dataclass
+class Unplanned:
+    old: str
+    new: str
+    first: float    # kill -> first Sentinel reports the new master
+    every: float    # kill -> every Sentinel reports the same new master
+    rejoin: float   # restart -> old master is a linked replica
+
+
+@dataclass
+class Rerun:
+    wall: float
+    changed: int
+
+
+@dataclass
+class Writes:
+    sent: int = 0
+    acked: list[tuple[int, float]] = field(default_factory=list)  # (N, monotonic time of the ack)
+    unacked: int = 0
+    errors: Counter = field(default_factory=Counter)
+    reconnects: int = 0
+
+
+@dataclass
+class Switchover:
+    old: str
+    new: str
+    elapsed: float
+    pause: float | None  # the module's write_pause, when it reports one
+    wall: float
+    rate: float       # acknowledged writes/s while the playbook ran
+    baseline: float   # acknowledged writes/s before it
+    stall: float      # longest gap between acknowledged writes while it ran
+    writes: Writes
+    lost: int
+
+
+# --- lab, processes, clients ---------------------------------------------------------------
+
+def read_lab() -> Lab:
+    inventory = yaml.safe_load((TOP / INVENTORY).read_text())
+    address = {}
+    for group in ('redis_master', 'redis_replica'):
+        for host, hostvars in (inventory[group].get('hosts') or {}).items():
+            address[host] = (hostvars or {})['redis_address']
+    containers = {'%s:%d' % (address[host], REDIS_PORT): host for host in address}
+    sentinels = ['%s:%d' % (address[host], SENTINEL_PORT) for host in inventory['redis_sentinel']['hosts']]
+    return Lab(containers, sentinels)
+
+
+def split(address: str) -> tuple[str, int]:
+    host, port = address.rsplit(':', 1)
+    return host, int(port)
+
+
+def client(address: str, timeout: float = 0.5, **kwargs: Any) -> redis.Redis:
+    host, port = split(address)
+    return redis.Redis(host, port, socket_timeout=timeout, socket_connect_timeout=timeout,
+                       decode_responses=True, **NO_RETRY, **kwargs)
+
+
+def docker_exec(container: str, script: str) -> str:
+    proc = subprocess.run(['docker', 'exec', container, 'sh', '-c', script], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BenchError('docker exec %s %r failed: %s' % (container, script, proc.stderr.strip()))
+    return proc.stdout.strip()
+
+
+def ansible_env() -> dict[str, str]:
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(TOP / 'playbooks' / 'collections'),
+               ANSIBLE_PIPELINING='true', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json',
+               PATH='%s:%s' % (TOP / '.venv' / 'bin', os.environ.get('PATH', '')))
+    env.pop('ANSIBLE_CALLBACKS_ENABLED', None)  # other callbacks would print into the JSON
+    return env
+
+
+def playbook(name: str, extra: list[str], log: str) -> tuple[float, dict[str, Any]]:
+    """Run playbooks/NAME; its wall time and the JSON callback's output. Raises when it fails."""
+    start = time.monotonic()
+    proc = subprocess.run(['ansible-playbook', '-i', INVENTORY, 'playbooks/' + name] + extra,
+                          cwd=TOP, env=ansible_env(), capture_output=True, text=True)
+    wall = time.monotonic() - start
+    path = LOG % log
+    Path(path).write_text(proc.stdout + proc.stderr)
+    try:
+        output = json.loads(proc.stdout[proc.stdout.index('{'):])
+    except ValueError:
+        output = {}
+    if proc.returncode != 0:
+        raise BenchError('%s failed (rc %d, see %s): %s' % (
+            name, proc.returncode, path, '; '.join(failures(output)) or proc.stderr.strip()[-500:]))
+    return wall, output
+
+
+def results(output: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for play in output.get('plays', []):
+        for task in play['tasks']:
+            yield from task['hosts'].values()
+
+
+def failures(output: dict[str, Any]) -> list[str]:
+    return [str(result.get('msg')) for result in results(output) if result.get('failed')]
+
+
+def changed_total(output: dict[str, Any]) -> int:
+    """The sum of the recap's changed counts."""
+    return sum(stats['changed'] for stats in output['stats'].values())
+
+
+def poll(condition: Callable[[], list[str]], timeout: float, what: str, interval: float = 0.2) -> None:
+    """Poll until ``condition`` reports nothing unmet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        unmet = condition()
+        if not unmet:
+            return
+        if time.monotonic() > deadline:
+            raise BenchError('%s within %gs: %s' % (what, timeout, '; '.join(unmet)))
+        time.sleep(interval)
+
+
+# --- what the Sentinels and data nodes report ----------------------------------------------
+
+def sentinel_views(sentinels: list[redis.Redis]) -> list[str | None]:
+    """The master each Sentinel reports, as host:port, None when it does not answer."""
+    views: list[str | None] = []
+    for sentinel in sentinels:
+        try:
+            master = sentinel.sentinel_get_master_addr_by_name(NAME)
+        except redis.RedisError:
+            master = None
+        views.append('%s:%d' % master if master else None)
+    return views
+
+
+def flags(state: dict[str, Any]) -> set[str]:
+    value = state['flags']
+    return set(value.split(',')) if isinstance(value, str) else set(value)
+
+
+def sentinel_unmet(address: str, sentinel: redis.Redis, followers: list[str]) -> list[str]:
+    """Why this Sentinel does not see a sane master with every follower as a healthy replica."""
+    try:
+        master = sentinel.sentinel_master(NAME)
+        replicas = {'%s:%s' % (r['ip'], r['port']): r for r in sentinel.sentinel_slaves(NAME)}
+    except redis.RedisError as exc:
+        return ['Sentinel %s: %s' % (address, exc)]
+    unmet = []
+    if flags(master) != {'master'}:
+        unmet.append('Sentinel %s flags the master %s' % (address, ','.join(sorted(flags(master)))))
+    for node in followers:
+        if node not in replicas:
+            unmet.append('Sentinel %s does not list replica %s' % (address, node))
+        elif flags(replicas[node]) & {'s_down', 'o_down', 'disconnected'}:
+            unmet.append('Sentinel %s flags replica %s %s' % (address, node, ','.join(sorted(flags(replicas[node])))))
+    return unmet
+
+
+def replication(address: str) -> dict[str, Any]:
+    node = client(address)
+    try:
+        return node.info('replication')
+    finally:
+        node.close()
+
+
+def follower_unmet(node: str, master: str) -> list[str]:
+    try:
+        info = replication(node)
+    except redis.RedisError as exc:
+        return ['%s: %s' % (node, exc)]
+    if info.get('role') != 'slave' or '%s:%s' % (info.get('master_host'), info.get('master_port')) != master:
+        return ['%s is %s of %s:%s, not a replica of %s' % (
+            node, info.get('role'), info.get('master_host'), info.get('master_port'), master)]
+    if info.get('master_link_status') != 'up' or info.get('master_sync_in_progress'):
+        return ['%s: link to %s %s' % (node, master, info.get('master_link_status'))]
+    return []
+
+
+def health_unmet(lab: Lab, sentinels: list[redis.Redis]) -> list[str]:
+    """Why the lab is not healthy: every Sentinel agreeing, every other node a linked replica."""
+    views = sentinel_views(sentinels)
+    if None in views or len(set(views)) != 1:
+        return ['the Sentinels report %s' % dict(zip(lab.sentinels, views))]
+    master = views[0]
+    followers = [node for node in lab.containers if node != master]
+    unmet = [problem for address, sentinel in zip(lab.sentinels, sentinels)
+             for problem in sentinel_unmet(address, sentinel, followers)]
+    try:
+        role = replication(master).get('role')
+    except redis.RedisError as exc:
+        role = str(exc)
+    if role != 'master':
+        unmet.append('%s reports %s, not master' % (master, role))
+    return unmet + [problem for node in followers for problem in follower_unmet(node, master)]
+
+
+def wait_healthy(lab: Lab, sentinels: list[redis.Redis], timeout: float = 60) -> str:
+    poll(lambda: health_unmet(lab, sentinels), timeout, 'The lab did not become healthy')
+    return sentinel_views(sentinels)[0]
+
+
+def down_after_unmet(lab: Lab, sentinels: list[redis.Redis], expected: int) -> list[str]:
+    seen = {address: sentinel.sentinel_master(NAME)['down-after-milliseconds']
+            for address, sentinel in zip(lab.sentinels, sentinels)}
+    return [] if set(seen.values()) == {expected} else ['down-after-milliseconds %s, expected %d' % (seen, expected)]
+
+
+# --- 1. unplanned failover --------------------------------------------------------------------
+
+def hold_down(container: str) -> None:
+    """A runtime drop-in so that systemd does not restart a killed redis-server."""
+    docker_exec(container, "mkdir -p %s && printf '[Service]\\nRestart=no\\n' > %s && systemctl daemon-reload"
+                % (DROPIN_DIR, DROPIN))
+    restart = docker_exec(container, 'systemctl show -p Restart --value %s' % UNIT)
+    if restart != 'no':
+        raise BenchError('%s: Restart=%s after the drop-in, expected no' % (container, restart))
+
+
+def release(container: str) -> None:
+    docker_exec(container, 'rm -f %s && { rmdir %s 2>/dev/null || true; } && systemctl daemon-reload && systemctl start %s'
+                % (DROPIN, DROPIN_DIR, UNIT))
+
+
+def kill(container: str, master: str) -> float:
+    """SIGKILL redis-server; the moment the master stopped answering PING (polled every 2 ms)."""
+    node = client(master, timeout=0.2)
+    node.ping()
+    proc = subprocess.Popen(['docker', 'exec', container, 'systemctl', 'kill', '--signal=KILL', UNIT])
+    deadline = time.monotonic() + 10
+    try:
+        while time.monotonic() < deadline:
+            try:
+                node.ping()
+            except redis.RedisError:
+                return time.monotonic()
+            time.sleep(KILL_POLL)
+        raise BenchError('%s still answers 10 s after systemctl kill' % master)
+    finally:
+        if proc.wait() != 0:
+            raise BenchError('systemctl kill %s failed in %s' % (UNIT, container))
+        node.close()
+
+
+def wait_new_master(sentinels: list[redis.Redis], old: str, killed: float,
+                    timeout: float = 30) -> tuple[str, float, float]:
+    """Poll every Sentinel; the new master, and seconds until the first and every Sentinel report it."""
+    first = None
+    while True:
+        now = time.monotonic()
+        views = sentinel_views(sentinels)
+        moved = [view for view in views if view and view != old]
+        if moved and first is None:
+            first = now - killed
+        if len(moved) == len(views) and len(set(moved)) == 1:
+            return moved[0], first, now - killed
+        if now - killed > timeout:
+            raise BenchError('the Sentinels did not agree on a new master within %gs: %s' % (timeout, views))
+        time.sleep(max(POLL - (time.monotonic() - now), 0))
+
+
+def unplanned(lab: Lab, sentinels: list[redis.Redis]) -> Unplanned:
+    old = wait_healthy(lab, sentinels)
+    container = lab.containers[old]
+    hold_down(container)
+    killed = kill(container, old)
+    new, first, every = wait_new_master(sentinels, old, killed)
+    started = time.monotonic()
+    release(container)
+    poll(lambda: follower_unmet(old, new), 60, 'The old master did not become a linked replica', 0.05)
+    rejoin = time.monotonic() - started
+    wait_healthy(lab, sentinels)
+    return Unplanned(old, new, first, every, rejoin)
+
+
+# --- 2. re-run ----------------------------------------------------------------------------------
+
+def rerun(run: int) -> Rerun:
+    wall, output = playbook('site.yml', BENCH_VARS, 'rerun-%d' % run)
+    return Rerun(wall, changed_total(output))
+
+
+# --- 3. planned switchover under writes -----------------------------------------------------
+
+def key(n: int) -> str:
+    return 'bench:%d' % n
+
+
+class Writer(threading.Thread):
+    """SET bench:N N, then WAIT 1 200 on the same connection, until stopped."""
+
+    def __init__(self, lab: Lab):
+        super().__init__(daemon=True)
+        self.sentinel = Sentinel([split(address) for address in lab.sentinels],
+                                 sentinel_kwargs=dict(socket_timeout=0.2, socket_connect_timeout=0.2, **NO_RETRY))
+        self.stop = threading.Event()
+        self.writes = Writes()
+        self.address: str | None = None
+
+    def locate(self) -> str:
+        return '%s:%d' % self.sentinel.discover_master(NAME)
+
+    def run(self) -> None:
+        node, n = None, 0
+        while not self.stop.is_set():
+            try:
+                if node is None:
+                    self.address = self.locate()
+                    node = client(self.address, timeout=1.0, single_connection_client=True)
+                    self.writes.reconnects += 1
+                n += 1
+                node.set(key(n), n)
+                self.writes.sent += 1
+                if node.wait(1, WAIT_TIMEOUT_MS) >= 1:
+                    self.writes.acked.append((n, time.monotonic()))
+                    continue
+                self.writes.unacked += 1
+                if self.locate() != self.address:
+                    node.close()
+                    node = None
+            except (redis.RedisError, OSError) as exc:
+                self.writes.errors[type(exc).__name__] += 1
+                if node is not None:
+                    node.close()
+                node = None
+                time.sleep(0.01)
+        if node is not None:
+            node.close()
+
+
+def rate(acked: list[tuple[int, float]], start: float, end: float) -> float:
+    return sum(1 for _, t in acked if start <= t <= end) / (end - start)
+
+
+def longest_gap(acked: list[tuple[int, float]], start: float, end: float) -> float:
+    times = [start] + [t for _, t in acked if start <= t <= end] + [end]
+    return max(b - a for a, b in zip(times, times[1:]))
+
+
+def chunks(items: list[str], size: int = 1000) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def missing(master: str, acked: list[tuple[int, float]]) -> int:
+    node = client(master, timeout=5)
+    try:
+        lost = 0
+        for part in chunks([n for n, _ in acked]):
+            lost += sum(1 for n, value in zip(part, node.mget([key(n) for n in part])) if value != str(n))
+        return lost
+    finally:
+        node.close()
+
+
+def delete_bench_keys(master: str) -> None:
+    node = client(master, timeout=5)
+    try:
+        for part in chunks(list(node.scan_iter('bench:*', count=1000))):
+            node.unlink(*part)
+    finally:
+        node.close()
+
+
+def switchover_elapsed(output: dict[str, Any]) -> dict[str, Any]:
+    for result in results(output):
+        if result.get('action') == 'redisops.sentinel.sentinel_failover':
+            return result
+    raise BenchError('no sentinel_failover result in the failover.yml output')
+
+
+def switchover(lab: Lab, sentinels: list[redis.Redis], run: int) -> Switchover:
+    delete_bench_keys(wait_healthy(lab, sentinels))
+    writer = Writer(lab)
+    writer.start()
+    time.sleep(BASELINE)
+    start = time.monotonic()
+    try:
+        wall, output = playbook('failover.yml', [], 'switchover-%d' % run)
+    finally:
+        end = time.monotonic()
+        writer.stop.set()
+        writer.join()
+    result = switchover_elapsed(output)
+    new = wait_healthy(lab, sentinels)
+    writes = writer.writes
+    lost = missing(new, writes.acked)
+    delete_bench_keys(new)
+    return Switchover(result['old_master'], result['new_master'], result['elapsed'], result.get('write_pause'), wall,
+                      rate(writes.acked, start, end), rate(writes.acked, start - BASELINE, start),
+                      longest_gap(writes.acked, start, end), writes, lost)
+
+
+# --- report -------------------------------------------------------------------------------------
+
+def machine(lab: Lab) -> str:
+    memory = next(int(line.split()[1]) for line in Path('/proc/meminfo').read_text().splitlines()
+                  if line.startswith('MemTotal:'))
+    node = client(next(iter(lab.containers)))
+    try:
+        version = node.info('server')['redis_version']
+    finally:
+        node.close()
+    return 'machine: %d cores, %.1f GiB, kernel %s, redis %s (lab containers), redis-py %s' % (
+        os.cpu_count() or 0, memory / 1048576, platform.release(), version, redis.__version__)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float('nan')
+
+
+def print_unplanned(runs: list[Unplanned]) -> None:
+    for i, r in enumerate(runs, 1):
+        print('  run %d: %s -> %s, first Sentinel %.2f s, every Sentinel %.2f s; old master linked '
+              'again %.1f s after restart' % (i, r.old, r.new, r.first, r.every, r.rejoin))
+    target = DOWN_AFTER_MS / 1000 + 3
+    print('unplanned failover (kill -> every Sentinel agrees), down-after %d ms: median %.2f s, max %.2f s '
+          '(target <= %.1f s); first Sentinel median %.2f s; rejoin median %.1f s'
+          % (DOWN_AFTER_MS, median([r.every for r in runs]), max(r.every for r in runs), target,
+             median([r.first for r in runs]), median([r.rejoin for r in runs])))
+
+
+def print_rerun(runs: list[Rerun]) -> None:
+    print('site.yml re-run after the failover: median %.1f s, changed %s (target 0)'
+          % (median([r.wall for r in runs]), '/'.join(str(r.changed) for r in runs)))
+
+
+def print_switchover(runs: list[Switchover]) -> None:
+    for i, s in enumerate(runs, 1):
+        w = s.writes
+        pause = '' if s.pause is None else ' (writes paused %.3f s)' % s.pause
+        print('  run %d: %s -> %s, module %.1f s%s, playbook %.1f s; %d writes sent, %d acknowledged, '
+              '%d unacknowledged, errors %s, %d connections; %.0f acked writes/s (before: %.0f/s), '
+              'longest gap %.2f s; %d acknowledged keys missing'
+              % (i, s.old, s.new, s.elapsed, pause, s.wall, w.sent, len(w.acked), w.unacked,
+                 dict(w.errors) or 'none', w.reconnects, s.rate, s.baseline, s.stall, s.lost))
+    print('planned switchover under writes: module elapsed median %.1f s, playbook wall median %.1f s, '
+          'acked writes/s median %.0f (before it: %.0f), longest gap median %.2f s, '
+          'acknowledged keys missing %s (target 0)'
+          % (median([s.elapsed for s in runs]), median([s.wall for s in runs]), median([s.rate for s in runs]),
+             median([s.baseline for s in runs]), median([s.stall for s in runs]),
+             '/'.join(str(s.lost) for s in runs)))
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+def restore(lab: Lab, sentinels: list[redis.Redis]) -> None:
+    """Start every redis-server again, converge with the default settings, wait until healthy."""
+    for container in lab.containers.values():
+        release(container)
+    wait_healthy(lab, sentinels, timeout=90)
+    playbook('site.yml', [], 'restore')
+    poll(lambda: down_after_unmet(lab, sentinels, DEFAULT_DOWN_AFTER_MS), 5, 'Sentinel settings not restored')
+    wait_healthy(lab, sentinels)
+
+
+def main() -> int:
+    runs = int(os.environ.get('BENCH_RUNS', '3'))
+    lab = read_lab()
+    sentinels = [client(address) for address in lab.sentinels]
+    kills: list[Unplanned] = []
+    reruns: list[Rerun] = []
+    switchovers: list[Switchover] = []
+    status = 0
+    try:
+        playbook('site.yml', BENCH_VARS, 'converge')
+        poll(lambda: down_after_unmet(lab, sentinels, DOWN_AFTER_MS), 5, 'Sentinel settings not applied live')
+        print(machine(lab))
+        for run in range(1, runs + 1):
+            kills.append(unplanned(lab, sentinels))
+            reruns.append(rerun(run))
+            switchovers.append(switchover(lab, sentinels, run))
+            print('run %d/%d done' % (run, runs), file=sys.stderr)
+    except (BenchError, redis.RedisError, OSError, KeyError) as exc:
+        print('FAILED: %s: %s' % (type(exc).__name__, exc), file=sys.stderr)
+        status = 1
+    finally:
+        try:
+            restore(lab, sentinels)
+        except (BenchError, redis.RedisError, OSError) as exc:
+            print('FAILED to restore the lab: %s' % exc, file=sys.stderr)
+            status = 1
+    if kills:
+        print_unplanned(kills)
+    if reruns:
+        print_rerun(reruns)
+    if switchovers:
+        print_switchover(switchovers)
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main())

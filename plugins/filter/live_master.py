@@ -1,0 +1,111 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter live_master: who is the master of one group now, or why the roles must not act."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DOCUMENTATION = r"""
+name: live_master
+short_description: Decide the current master of a master group from a topology_info report
+version_added: "0.1.0"
+description:
+  - Takes one element of the C(groups) list that M(redisops.sentinel.topology_info) returns and
+    decides which node is the master now, the way the roles follow the live topology.
+  - Sentinels that do not answer, or that monitor a master on loopback (the packaged default
+    configuration), do not count. When none counts, the group does not run yet and C(master) is
+    null.
+  - Otherwise a majority of the Sentinels that know the group must answer and agree on one master,
+    none of them in TILT, no failover in progress and the master not objectively down, and the
+    master itself must answer with role master. When that does not hold, C(problem) says why and
+    what to do.
+options:
+  _input:
+    description: One group report of M(redisops.sentinel.topology_info).
+    type: dict
+    required: true
+author:
+  - redisops maintainers
+"""
+
+EXAMPLES = r"""
+- name: Follow the master the Sentinels agree on
+  ansible.builtin.set_fact:
+    verdicts: "{{ topology.groups | map('redisops.sentinel.live_master') | list }}"
+"""
+
+RETURN = r"""
+_value:
+  description: C(name), C(master) (a dict with C(host) and C(port), or null) and C(problem) (a sentence, or null).
+  type: dict
+"""
+
+LOOPBACK_PREFIXES = ('127.', '[::1]:', '::1:', 'localhost:')
+
+
+def split_address(address: str) -> dict[str, Any]:
+    host, _, port = address.rpartition(':')
+    return dict(host=host[1:-1] if host.startswith('[') else host, port=int(port))
+
+
+def answering(sentinels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [row for row in sentinels
+            if row.get('reachable') and row.get('master') and not row['master'].startswith(LOOPBACK_PREFIXES)]
+
+
+def transition_problem(name: str, rows: list[dict[str, Any]], sentinels: list[dict[str, Any]]) -> str | None:
+    """Why the Sentinels' view of the group cannot be trusted right now, or None."""
+    tilted = [row['address'] for row in rows if row.get('tilt')]
+    if tilted:
+        return ('Sentinel(s) %s are in TILT mode (a clock jump or an overload): wait until TILT ends, 30 s after '
+                'its cause, and run again.' % ', '.join(tilted))
+    moving = [row['address'] for row in rows
+              if {'failover_in_progress', 'o_down'} & set(row.get('flags') or [])]
+    if moving:
+        return ('a failover is in progress or the master is objectively down (seen by %s): wait until the '
+                'Sentinels agree on a master again, and run again.' % ', '.join(moving))
+    seen = sorted({row['master'] for row in rows})
+    if len(seen) > 1:
+        return ('the Sentinels disagree about the master (%s): fix the network between them and wait until they '
+                'agree.' % ' vs '.join(seen))
+    known = max(int(row.get('num_other_sentinels') or 0) for row in rows) + 1
+    if len(rows) * 2 <= known:
+        silent = [row['address'] for row in sentinels if not row.get('reachable')]
+        return ('only %d of the %d Sentinels that know %s answered (%s): a majority must answer before the roles '
+                'trust their view of the master. Check the Sentinels that did not: %s.'
+                % (len(rows), known, name, ', '.join(row['address'] for row in rows),
+                   ', '.join(silent) or 'see playbooks/status.yml'))
+    return None
+
+
+def master_problem(master: str, nodes: list[dict[str, Any]]) -> str | None:
+    node = next((node for node in nodes if node.get('address') == master), None)
+    if node is None or not node.get('reachable'):
+        error = (node or {}).get('error') or 'not asked'
+        return ('the Sentinels agree on master %s, but it does not answer from the host that asked: %s.'
+                % (master, error))
+    if node.get('role') != 'master':
+        return ('the Sentinels agree on master %s, but it reports role %s: a reconfiguration is under way; wait '
+                'and run again.' % (master, node.get('role')))
+    return None
+
+
+def live_master(group: dict[str, Any]) -> dict[str, Any]:
+    name = group.get('name')
+    sentinels = group.get('sentinels') or []
+    rows = answering(sentinels)
+    verdict: dict[str, Any] = dict(name=name, master=None, problem=None)
+    if not rows:
+        return verdict
+    problem = transition_problem(name, rows, sentinels) or master_problem(rows[0]['master'], group.get('nodes') or [])
+    if problem:
+        verdict['problem'] = 'The running topology of %s must not be changed now: %s' % (name, problem)
+    else:
+        verdict['master'] = split_address(rows[0]['master'])
+    return verdict
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {'live_master': live_master}
