@@ -37,6 +37,45 @@ options:
       - Must be greater than 0.
     type: float
     default: 2.0
+  tls:
+    description:
+      - Connect with TLS, to the C(tls-port) of the servers.
+      - Applies to every connection the module makes - to the queried server or Sentinel, to the
+        data nodes and other Sentinels it reaches, and to the diagnostic probes the wait modules
+        make on timeout, which then report a failed TLS handshake as C(tls_error).
+      - The certificate chain of each server is always verified, against O(tls_ca_file) or, when
+        that is unset, the CAs the managed host trusts.
+    type: bool
+    default: false
+  tls_ca_file:
+    description:
+      - PEM file, on the managed host, of the CA certificate or certificates that signed the server
+        certificates (what the servers have as C(tls-ca-cert-file)).
+      - When unset, the CAs the managed host trusts are used.
+      - Requires O(tls=true).
+    type: path
+  tls_cert_file:
+    description:
+      - PEM file, on the managed host, of the client certificate to present. Servers with
+        C(tls-auth-clients yes), the Redis default, refuse clients without one.
+      - Must be given together with O(tls_key_file). Requires O(tls=true).
+    type: path
+  tls_key_file:
+    description:
+      - PEM file, on the managed host, of the unencrypted private key of O(tls_cert_file).
+      - Must be given together with O(tls_cert_file). Requires O(tls=true).
+    type: path
+  tls_verify_hostname:
+    description:
+      - Also require that each server certificate names, in its subject alternative names, the host
+        name or IP address the module connects to (O(login_host), or the addresses Sentinels and
+        replicas report).
+      - Off by default because Redis deployments usually address nodes by IP address, and Sentinel
+        and replication report IP addresses that certificates often do not list. The certificate
+        chain is verified either way.
+      - Requires O(tls=true).
+    type: bool
+    default: false
 """
 
     # Attributes every module of the collection shares: read-only, posix

@@ -10,6 +10,8 @@ from typing import Any, Mapping
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.redisops.sentinel.plugins.module_utils.tls import TlsSettings, tls_param_errors
+
 try:
     import redis
     from redis.backoff import NoBackoff
@@ -41,13 +43,18 @@ MAX_POLL_INTERVAL = 0.2
 
 
 def connection_argument_spec(default_port: int) -> dict[str, dict[str, Any]]:
-    """Options used to reach the server the module queries (TLS options go here)."""
+    """Options used to reach the server the module queries, and every other node it reaches."""
     return dict(
         login_host=dict(type='str', default='127.0.0.1'),
         login_port=dict(type='int', default=default_port),
         login_user=dict(type='str'),
         login_password=dict(type='str', no_log=True),
         connect_timeout=dict(type='float', default=2.0),
+        tls=dict(type='bool', default=False),
+        tls_ca_file=dict(type='path'),
+        tls_cert_file=dict(type='path'),
+        tls_key_file=dict(type='path'),
+        tls_verify_hostname=dict(type='bool', default=False),
     )
 
 
@@ -64,21 +71,27 @@ def port_error(name: str, port: int | None) -> str | None:
     return '%s must be between 1 and 65535, got %d' % (name, port)
 
 
-def common_param_errors(params: Mapping[str, Any]) -> list[str]:
-    """Problems with the connection and wait options, as readable sentences."""
+def connection_param_errors(params: Mapping[str, Any]) -> list[str]:
+    """Problems with the options of connection_argument_spec, as readable sentences."""
     errors = []
     if params['connect_timeout'] <= 0:
         errors.append('connect_timeout must be greater than 0, got %s' % params['connect_timeout'])
+    error = port_error('login_port', params['login_port'])
+    if error:
+        errors.append(error)
+    return errors + tls_param_errors(params)
+
+
+def common_param_errors(params: Mapping[str, Any]) -> list[str]:
+    """Problems with the connection and wait options, as readable sentences."""
+    errors = []
     if params['timeout'] < 0:
         errors.append('timeout must not be negative, got %s' % params['timeout'])
     interval = params['poll_interval']
     if not 0 < interval <= MAX_POLL_INTERVAL:
         errors.append('poll_interval must be greater than 0 and at most %s seconds, got %s'
                       % (MAX_POLL_INTERVAL, interval))
-    error = port_error('login_port', params['login_port'])
-    if error:
-        errors.append(error)
-    return errors
+    return connection_param_errors(params) + errors
 
 
 def fail_on_param_errors(module, errors: list[str]) -> None:
@@ -97,12 +110,13 @@ def ensure_redis_library(module) -> None:
 
 
 def connect(params: Mapping[str, Any], host: str | None = None, port: int | None = None) -> 'redis.Redis':
-    """A client for login_host:login_port, or for host:port with the same credentials.
+    """A client for login_host:login_port, or for host:port with the same credentials and TLS settings.
 
     Responses are decoded to str. redis-py's own retries are switched off so the
     caller's poll loop alone decides when to try again.
     """
     timeout = params['connect_timeout']
+    tls = TlsSettings.from_params(params)
     return redis.Redis(
         host=host or params['login_host'],
         port=port or params['login_port'],
@@ -112,5 +126,6 @@ def connect(params: Mapping[str, Any], host: str | None = None, port: int | None
         socket_connect_timeout=timeout,
         decode_responses=True,
         retry=Retry(NoBackoff(), 0),
+        **(tls.redis_kwargs() if tls else {}),
         **_PROTOCOL_ARGS,
     )

@@ -4,9 +4,13 @@
 
 Raw sockets are used instead of redis-py so that the errno of a failed connect
 is exact. When the TCP connection works, a minimal RESP exchange (optional AUTH,
-then PING) tells authentication and protected-mode problems apart.
+then PING) tells authentication and protected-mode problems apart. With TLS
+settings, the TLS handshake comes first and the exchange runs inside the session;
+a failed handshake, or a session the server ends at once (a client certificate
+it requires), is a tls_error whose hint names the cause.
 
-Results: ok, refused, timeout, no_route, dns, noauth, wrongpass, protected_mode, error.
+Results: ok, refused, timeout, no_route, dns, noauth, wrongpass, protected_mode,
+tls_error, error.
 No returned text ever contains the password.
 """
 
@@ -14,14 +18,19 @@ from __future__ import annotations
 
 import errno
 import socket
+import ssl
+from typing import Optional, Tuple
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import format_address
+from ansible_collections.redisops.sentinel.plugins.module_utils.tls import (
+    HOSTNAME_MISMATCH_CODES, TLS_HINTS, EncryptedKeyError, TlsSettings, ssl_reason, tls_cause)
 
 MAX_REPLY = 4096
 SHOWN_REPLY = 200
 _NO_PASSWORD_SET = ('without any password configured', 'no password is set')
 _NOTE_NO_PASSWORD = 'the peer has no password set although one was supplied'
 _PORTS = '6379/tcp for Redis, 26379/tcp for Sentinel'
+_CLOSED = 'the peer closed the connection without a reply'
 
 _HINTS = {
     'ok': '{peer} answers PING from this host: network, firewall and credentials are fine.',
@@ -38,38 +47,138 @@ _HINTS = {
                   'host and the peer; check redis_password and the ACL user.'),
     'protected_mode': ('{peer} runs protected-mode yes without a password and only accepts loopback '
                        'clients: set a password, or protected-mode no with a narrow bind.'),
+    'tls_error': 'The TLS connection to {peer} failed: {detail}',
     'error': '{peer} gave an unexpected answer: {detail}',
 }
 
 
 def probe(host: str, port: int, password: str | None = None, user: str | None = None,
-          timeout: float = 2.0) -> dict[str, str]:
-    """Probe host:port; return peer, result, detail and a one-line hint."""
+          timeout: float = 2.0, tls: TlsSettings | None = None) -> dict[str, str]:
+    """Probe host:port (over TLS with ``tls``); return peer, result, detail and a one-line hint."""
     peer = format_address(host, port)
-    result, detail = _probe(host, port, password, user, timeout)
-    hint = _HINTS[result].format(peer=peer, host=host, ports=_PORTS, detail=detail)
+    result, detail, cause = _probe(host, port, password, user, timeout, tls)
+    template = TLS_HINTS[cause] if cause else _HINTS[result]
+    hint = template.format(peer=peer, host=host, ports=_PORTS, detail=detail)
     if result == 'ok' and _NOTE_NO_PASSWORD in detail:
         hint = '%s Note: %s.' % (hint, _NOTE_NO_PASSWORD)
     return dict(peer=peer, result=result, detail=detail, hint=hint)
 
 
+# (result, detail, key of TLS_HINTS or None for the hint of the result)
+Outcome = Tuple[str, str, Optional[str]]
+
+
 def _probe(host: str, port: int, password: str | None, user: str | None,
-           timeout: float) -> tuple[str, str]:
+           timeout: float, tls: TlsSettings | None) -> Outcome:
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except socket.gaierror as exc:
-        return 'dns', 'name resolution failed: %s' % exc
+        return 'dns', 'name resolution failed: %s' % exc, None
     except socket.timeout:
-        return 'timeout', 'no TCP answer within %ss' % timeout
+        return 'timeout', 'no TCP answer within %ss' % timeout, None
     except OSError as exc:
-        return classify_connect_error(exc)
+        return classify_connect_error(exc) + (None,)
     with sock:
+        if tls is not None:
+            return _probe_tls(sock, host, port, password, user, timeout, tls)
         try:
-            return _converse(sock, password, user)
+            result, detail = _converse(sock, password, user)
         except socket.timeout:
-            return 'error', 'TCP connect worked but no reply within %ss (not Redis, or a TLS port?)' % timeout
+            return 'error', 'TCP connect worked but no reply within %ss (not Redis, or a TLS port?)' % timeout, None
         except OSError as exc:
-            return 'error', 'connection lost after connect: %s' % (exc.strerror or exc)
+            result, detail = 'error', 'connection lost after connect: %s' % (exc.strerror or exc)
+        if result == 'error' and (detail == _CLOSED or detail.startswith('connection lost')):
+            # A tls-port drops a plaintext client without a reply: tell it apart with a handshake.
+            version = _speaks_tls(host, port, timeout)
+            if version:
+                return result, '%s; the port speaks TLS (%s)' % (detail, version), 'plain_on_tls'
+        return result, detail, None
+
+
+def _probe_tls(sock: socket.socket, host: str, port: int, password: str | None, user: str | None,
+               timeout: float, tls: TlsSettings) -> Outcome:
+    """TLS handshake (certificate chain always verified), then the RESP exchange inside the session."""
+    try:
+        context = tls.context()
+    except (ssl.SSLError, OSError, EncryptedKeyError) as exc:
+        return 'tls_error', 'cannot load the TLS files: %s' % ssl_reason(exc), 'local'
+    try:
+        conn = context.wrap_socket(sock, server_hostname=host)
+    except ssl.SSLCertVerificationError as exc:
+        cause = 'hostname' if exc.verify_code in HOSTNAME_MISMATCH_CODES else 'verify'
+        return 'tls_error', 'TLS handshake failed: %s' % ssl_reason(exc), cause
+    except OSError as exc:  # ssl.SSLError, socket.timeout, reset ...
+        if isinstance(exc, socket.timeout):
+            reason = 'no TLS handshake answer within %ss' % timeout
+        else:
+            reason = ssl_reason(exc) if isinstance(exc, ssl.SSLError) else (exc.strerror or str(exc))
+        if 'ALERT' not in reason:
+            plain = _plain_reply(host, port, timeout)
+            if plain:
+                return 'tls_error', 'TLS handshake failed (%s) but the port answers plaintext RESP: %s' % (
+                    reason, plain), 'plaintext'
+        return 'tls_error', 'TLS handshake failed: %s' % reason, tls_cause(reason, tls) or 'handshake'
+    with conn:
+        try:
+            result, detail = _converse(conn, password, user)
+        except socket.timeout:
+            return 'error', 'TLS handshake worked but no reply within %ss' % timeout, None
+        except OSError as exc:
+            reason = ssl_reason(exc) if isinstance(exc, ssl.SSLError) else (exc.strerror or str(exc))
+        else:
+            if result == 'ok':
+                detail = detail.replace('PONG', 'PONG over %s' % conn.version(), 1)
+            if detail != _CLOSED:
+                return result, detail, None
+            reason = 'closed without a reply'
+    # Under TLS 1.3 the server checks the client certificate after the client's handshake ended, then
+    # sends an alert and closes; writing first may meet the closed socket before the alert is read.
+    if 'ALERT' not in reason:
+        reason = _alert_after_handshake(host, port, timeout, context) or reason
+    return ('tls_error', 'TLS session closed after the handshake: %s' % reason,
+            tls_cause(reason, tls) or ('handshake' if tls.cert_file else 'client_cert'))
+
+
+def _alert_after_handshake(host: str, port: int, timeout: float, context: ssl.SSLContext) -> str | None:
+    """The alert the peer sends right after a new handshake, without a request being written."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=host) as conn:
+                conn.recv(1)
+    except ssl.SSLError as exc:
+        reason = exc.reason or ''
+        return reason if 'ALERT' in reason else None
+    except OSError:
+        return None
+    return None
+
+
+def _speaks_tls(host: str, port: int, timeout: float) -> str | None:
+    """The TLS version (or the alert) the peer answers a handshake with, None when it does not speak TLS."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            with context.wrap_socket(raw) as conn:
+                return conn.version()
+    except ssl.SSLError as exc:
+        # An alert (for example a client certificate required under TLS 1.2) is TLS too.
+        reason = exc.reason or ''
+        return 'TLS alert %s' % reason if 'ALERT' in reason else None
+    except OSError:
+        return None
+
+
+def _plain_reply(host: str, port: int, timeout: float) -> str | None:
+    """The RESP reply line to a plaintext PING, None when there is none."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(encode_command('PING'))
+            line = read_line(sock)
+    except OSError:
+        return None
+    return shorten(line) if line[:1] in ('+', '-') else None
 
 
 def classify_connect_error(exc: OSError) -> tuple[str, str]:
@@ -118,11 +227,15 @@ def read_line(sock: socket.socket) -> str:
     return data.split(b'\r\n', 1)[0].decode('utf-8', errors='replace')
 
 
+def shorten(line: str) -> str:
+    return line if len(line) <= SHOWN_REPLY else line[:SHOWN_REPLY] + '...'
+
+
 def classify_reply(line: str) -> tuple[str, str]:
     """Classify one RESP reply line to AUTH or PING."""
     if not line:
-        return 'error', 'the peer closed the connection without a reply'
-    shown = line if len(line) <= SHOWN_REPLY else line[:SHOWN_REPLY] + '...'
+        return 'error', _CLOSED
+    shown = shorten(line)
     upper = line.upper()
     if upper.startswith('+PONG'):
         return 'ok', 'PONG'

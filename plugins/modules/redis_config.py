@@ -177,10 +177,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import format_address
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
-    REDIS_PORT, RETRYABLE_ERRORS, ResponseError, connect, connection_argument_spec, ensure_redis_library,
-    fail_on_param_errors, port_error)
+    REDIS_PORT, RETRYABLE_ERRORS, ResponseError, connect, connection_argument_spec, connection_param_errors,
+    ensure_redis_library, fail_on_param_errors)
 from ansible_collections.redisops.sentinel.plugins.module_utils.config import (
     ALWAYS_SECRET, name_error, refused_live, same_value, set_directive, setting_text, shown)
+from ansible_collections.redisops.sentinel.plugins.module_utils.tls import tls_hint
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
 
 try:
@@ -201,7 +202,7 @@ _REPLY_HINTS = {
               'or set rewrite to false.'),
 }
 _CONNECTION_HINT = ('Check that redis-server runs there, that login_host and login_port are right, and that its '
-                    'bind, protected-mode and the firewall admit this host.')
+                    'bind, protected-mode and the firewall admit this host; for a tls-port, set tls to true.')
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -252,9 +253,7 @@ def wanted_settings(params: dict[str, Any]) -> Wanted:
 
 
 def param_errors(params: dict[str, Any]) -> list[str]:
-    errors = [error for error in [port_error('login_port', params['login_port'])] if error]
-    if params['connect_timeout'] <= 0:
-        errors.append('connect_timeout must be greater than 0, got %s' % params['connect_timeout'])
+    errors = connection_param_errors(params)
     path = params['config_file']
     if path and not os.path.isfile(path):
         errors.append('config_file %s is not an existing file: give the config file redis-server was started '
@@ -270,7 +269,7 @@ def hide_exposed_secrets(module: AnsibleModule, wanted: Wanted) -> None:
                     'out of logs' % name)
 
 
-def hint(exc: BaseException, step: str) -> str:
+def hint(exc: BaseException, step: str, params: dict[str, Any]) -> str:
     if isinstance(exc, AuthenticationError):
         return ('Check login_password and login_user: they must match the requirepass or an ACL user of '
                 'the server.')
@@ -280,12 +279,12 @@ def hint(exc: BaseException, step: str) -> str:
         return 'CONFIG is renamed or disabled on that server (rename-command in its redis.conf).'
     if isinstance(exc, ResponseError):
         return _REPLY_HINTS[step]
-    return _CONNECTION_HINT
+    return tls_hint(exc, params) or _CONNECTION_HINT
 
 
-def failure(step: str, address: str, exc: BaseException) -> str:
+def failure(step: str, address: str, exc: BaseException, params: dict[str, Any]) -> str:
     msg = 'Could not %s on %s: %s.' % (step, address, describe_error(exc).rstrip('.'))
-    advice = hint(exc, step)
+    advice = hint(exc, step, params)
     return '%s %s' % (msg, advice) if advice else msg
 
 
@@ -465,7 +464,7 @@ def main() -> None:
     try:
         result = converge(config)
     except RETRYABLE_ERRORS as exc:
-        config.fail(failure(config.step, config.address, exc))
+        config.fail(failure(config.step, config.address, exc, module.params))
     finally:
         config.close()
     module.exit_json(**result)

@@ -18,8 +18,9 @@ description:
   - Connection errors while the server starts (connection refused, C(LOADING) ...) are retried
     until O(timeout).
   - On timeout the task fails with the unmet conditions, the last error, and a probe of the
-    master address made from the managed host (TCP connect, C(AUTH), C(PING)) with a hint
-    on the likely cause (firewall, bind, protected-mode, password).
+    master address made from the managed host (TCP connect, TLS handshake with O(tls=true),
+    C(AUTH), C(PING)) with a hint on the likely cause (firewall, bind, protected-mode, password,
+    TLS certificates).
   - Never changes anything.
 extends_documentation_fragment:
   - redisops.sentinel.connection
@@ -169,7 +170,8 @@ diagnosis:
     result:
       description: >-
         One of V(ok), V(refused), V(timeout), V(no_route), V(dns), V(noauth), V(wrongpass),
-        V(protected_mode), V(error).
+        V(protected_mode), V(tls_error) (with O(tls=true): a failed TLS handshake, or a session
+        the server ends at once, e.g. for lack of a client certificate), V(error).
       type: str
       sample: refused
     detail:
@@ -201,6 +203,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     wait_argument_spec,
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.probe import probe
+from ansible_collections.redisops.sentinel.plugins.module_utils.tls import TlsSettings
 from ansible_collections.redisops.sentinel.plugins.module_utils.replication import (
     ReplicaExpectation,
     master_repl_offset,
@@ -273,7 +276,7 @@ def master_address(params: dict[str, Any], state: dict[str, Any]) -> Address | N
 def diagnose(params: dict[str, Any], state: dict[str, Any]) -> dict[str, str]:
     target = master_address(params, state) or Address(params['login_host'], params['login_port'])
     return probe(target.host, target.port, params['login_password'], params['login_user'],
-                 params['connect_timeout'])
+                 params['connect_timeout'], TlsSettings.from_params(params))
 
 
 def result_of(params: dict[str, Any], expect: ReplicaExpectation, outcome: WaitOutcome) -> dict[str, Any]:

@@ -231,9 +231,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import format_address
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     REDIS_PORT, RETRYABLE_ERRORS, SENTINEL_PORT, ResponseError, connect, connection_argument_spec,
-    ensure_redis_library, fail_on_param_errors, port_error)
+    connection_param_errors, ensure_redis_library, fail_on_param_errors, port_error)
 from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import (
     MASTER_NAME_RE, node_address, sentinel_master)
+from ansible_collections.redisops.sentinel.plugins.module_utils.tls import tls_hint
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
 
 # Module option -> SENTINEL SET option, for the values SENTINEL MASTER reports.
@@ -269,7 +270,7 @@ _HINTS = (
      'login_user may not run this command: allow the SENTINEL command for it in the ACL of the Sentinel.'),
 )
 _UNREACHABLE_HINT = ('Check that redis-sentinel runs and listens on {sentinel} (bind, port) and that no '
-                     'firewall blocks it from this host.')
+                     'firewall blocks it from this host; for a tls-port, set tls to true.')
 
 
 class MonitorError(Exception):
@@ -297,10 +298,10 @@ def argument_spec() -> dict[str, dict[str, Any]]:
 
 def param_errors(params: dict[str, Any]) -> list[str]:
     """Problems with the parameters, as readable sentences; none names a password."""
-    errors = [error for error in (port_error('login_port', params['login_port']),
-                                  port_error('master_port', params['master_port'])) if error]
-    if params['connect_timeout'] <= 0:
-        errors.append('connect_timeout must be greater than 0, got %s' % params['connect_timeout'])
+    errors = connection_param_errors(params)
+    error = port_error('master_port', params['master_port'])
+    if error:
+        errors.append(error)
     if not MASTER_NAME_RE.match(params['name']):
         errors.append('name may only contain letters, digits, ".", "_" and "-", got %r' % params['name'])
     errors += ['%s must be at least 1, got %d' % (option, params[option])
@@ -400,7 +401,9 @@ def hint(exc: BaseException, params: dict[str, Any]) -> str:
     for words, advice in _HINTS:
         if any(word in text for word in words):
             return advice.format(**values)
-    return '' if isinstance(exc, ResponseError) else _UNREACHABLE_HINT.format(**values)
+    if isinstance(exc, ResponseError):
+        return ''
+    return tls_hint(exc, params) or _UNREACHABLE_HINT.format(**values)
 
 
 def current_group(master: dict[str, Any] | None) -> dict[str, Any]:

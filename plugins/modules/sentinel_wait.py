@@ -24,8 +24,9 @@ description:
   - C(SENTINEL CKQUORUM) answers C(OK), unless O(check_quorum=false).
   - Connection errors while the Sentinel starts are retried until O(timeout).
   - On timeout the task fails with each unmet condition, the missing and unexpected peers by
-    address, and probes made from the managed host (TCP connect, C(AUTH), C(PING)) of the master
-    and of each missing or down peer, each with a hint on the likely cause.
+    address, and probes made from the managed host (TCP connect, TLS handshake with O(tls=true),
+    C(AUTH), C(PING)) of the master and of each missing or down peer, each with a hint on the
+    likely cause.
   - Never changes anything.
 extends_documentation_fragment:
   - redisops.sentinel.connection
@@ -250,7 +251,8 @@ diagnosis:
     result:
       description: >-
         One of V(ok), V(refused), V(timeout), V(no_route), V(dns), V(noauth), V(wrongpass),
-        V(protected_mode), V(error).
+        V(protected_mode), V(tls_error) (with O(tls=true): a failed TLS handshake, or a session
+        the server ends at once, e.g. for lack of a client certificate), V(error).
       type: str
       sample: no_route
     detail:
@@ -301,6 +303,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import 
     node_address,
     observe,
 )
+from ansible_collections.redisops.sentinel.plugins.module_utils.tls import TlsSettings
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import WaitOutcome, conclude, poll_until
 
 
@@ -392,7 +395,7 @@ def down_nodes(nodes: list[dict[str, Any]], down_flags: tuple[str, ...]) -> list
 
 def diagnose(params: dict[str, Any], state: dict[str, Any], report: SentinelReport) -> list[dict[str, str]]:
     """Probe from this host the peers that can explain the timeout."""
-    timeout = params['connect_timeout']
+    timeout, tls = params['connect_timeout'], TlsSettings.from_params(params)
     data_auth = (params['master_password'], params['master_user'])
     sentinel_auth = (params['login_password'], params['login_user'])
     if not state:
@@ -414,7 +417,7 @@ def diagnose(params: dict[str, Any], state: dict[str, Any], report: SentinelRepo
     for role, address, (password, user) in targets:
         if address not in seen:
             seen.add(address)
-            probes.append(dict(role=role, **probe(address.host, address.port, password, user, timeout)))
+            probes.append(dict(role=role, **probe(address.host, address.port, password, user, timeout, tls)))
     return probes
 
 

@@ -121,8 +121,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import (
     format_address, parse_address, parse_address_list)
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
-    REDIS_PORT, RETRYABLE_ERRORS, SENTINEL_PORT, connect, connection_argument_spec, ensure_redis_library,
-    fail_on_param_errors, port_error)
+    REDIS_PORT, RETRYABLE_ERRORS, SENTINEL_PORT, connect, connection_argument_spec, connection_param_errors,
+    ensure_redis_library, fail_on_param_errors)
 from ansible_collections.redisops.sentinel.plugins.module_utils.replication import replication_state
 from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import (
     node_address, observe, pairs_to_dict)
@@ -143,7 +143,7 @@ def argument_spec() -> dict[str, dict[str, Any]]:
 def sentinel_addresses(module: AnsibleModule) -> list[str]:
     params = module.params
     texts = params['sentinels'] or [format_address(params['login_host'], params['login_port'])]
-    errors = [error for error in [port_error('login_port', params['login_port'])] if error]
+    errors = connection_param_errors(params)
     addresses = parse_address_list(texts, params['login_port'], 'sentinels', errors)
     fail_on_param_errors(module, errors)
     return addresses

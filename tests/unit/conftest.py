@@ -9,17 +9,24 @@ ansible_collections/redisops/sentinel links back to the repository root.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import ipaddress
 import json
 import shutil
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 from unittest import mock
 
 import pytest
 import redis
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ansible.module_utils import basic
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import connect
@@ -265,3 +272,136 @@ def run_module(monkeypatch) -> Callable[..., tuple[bool, dict[str, Any]]]:
         raise AssertionError('the module returned without exit_json or fail_json')
 
     return run
+
+
+# TLS: a CA, certificates and nodes that listen only on their tls-port.
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files: a CA, a server certificate (SAN IP 127.0.0.1 and localhost, for server and client use),
+    a client certificate, a server certificate that names redis.example only, and an unrelated CA with
+    a client certificate of its own."""
+
+    ca: str
+    server_cert: str
+    server_key: str
+    client_cert: str
+    client_key: str
+    named_server_cert: str
+    named_server_key: str
+    other_ca: str
+    other_client_cert: str
+    other_client_key: str
+
+    def server_config(self) -> list[str]:
+        """redis.conf lines; servers present server_cert as client certificate to their peers too."""
+        return ['tls-cert-file %s' % self.server_cert, 'tls-key-file %s' % self.server_key,
+                'tls-ca-cert-file %s' % self.ca, 'tls-auth-clients yes', 'tls-replication yes']
+
+    def params(self, client_cert: bool = True) -> dict[str, Any]:
+        """The TLS module options, with or without the client certificate."""
+        params = dict(tls=True, tls_ca_file=self.ca)
+        if client_cert:
+            params.update(tls_cert_file=self.client_cert, tls_key_file=self.client_key)
+        return params
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    files: dict[str, str] = {}
+
+    def issue(name: str, cn: str, issuer: tuple | None = None, usages: tuple = (), san: list | None = None):
+        """A certificate (a self-signed CA without ``issuer``) in name.pem, its key in name-key.pem."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        issuer_name, issuer_key = issuer or (subject, key)
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(minutes=5))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=issuer is None, path_length=None), critical=True))
+        if issuer is None:
+            builder = builder.add_extension(x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+                key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False),
+                critical=True)
+        else:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        cert_path, key_path = directory / ('%s.pem' % name), directory / ('%s-key.pem' % name)
+        cert_path.write_bytes(builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        files[name.replace('-', '_')], files[name.replace('-', '_') + '_key'] = str(cert_path), str(key_path)
+        return subject, key
+
+    server, client = ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH
+    ca = issue('ca', 'redisops test CA')
+    issue('server', 'redis', ca, (server, client),
+          [x509.IPAddress(ipaddress.ip_address('127.0.0.1')), x509.DNSName('localhost')])
+    issue('client', 'ansible', ca, (client,))
+    issue('named-server', 'redis.example', ca, (server, client), [x509.DNSName('redis.example')])
+    other_ca = issue('other-ca', 'unrelated CA')
+    issue('other-client', 'stranger', other_ca, (client,))
+    return TlsFiles(ca=files['ca'], other_ca=files['other_ca'],
+                    **{'%s_%s' % (name, kind): files[name + ('' if kind == 'cert' else '_key')]
+                       for name in ('server', 'client', 'named_server', 'other_client')
+                       for kind in ('cert', 'key')})
+
+
+class TlsNode(RedisNode):
+    """A node listening on its tls-port only (``port``); client() speaks TLS with the client certificate."""
+
+    def __init__(self, argv: list[str], workdir: Path, port: int, files: TlsFiles):
+        self.files = files
+        super().__init__(argv, workdir, port)
+
+    def client(self) -> redis.Redis:
+        return connect(dict(login_host=self.host, login_port=self.port, login_user=None, login_password=None,
+                            connect_timeout=2.0, **self.files.params()))
+
+
+def tls_server(factory: NodeFactory, files: TlsFiles, *config: str) -> TlsNode:
+    port = free_port()
+    workdir = factory._workdir('redis-tls')
+    lines = ['port 0', 'tls-port %d' % port, 'bind 127.0.0.1', 'daemonize no', 'protected-mode no', 'save ""',
+             'appendonly no', 'dir %s' % workdir, 'repl-diskless-sync-delay 0'] + files.server_config() + list(config)
+    (workdir / 'redis.conf').write_text(''.join(line + '\n' for line in lines))
+    node = TlsNode([REDIS_SERVER, str(workdir / 'redis.conf')], workdir, port, files)
+    factory.nodes.append(node)
+    return node.wait_ready()
+
+
+def tls_sentinel(factory: NodeFactory, files: TlsFiles, master: RedisNode, quorum: int = 1) -> TlsNode:
+    port = free_port()
+    workdir = factory._workdir('sentinel-tls')
+    lines = ['port 0', 'tls-port %d' % port, 'bind 127.0.0.1', 'daemonize no', 'protected-mode no',
+             'dir %s' % workdir] + files.server_config() + [
+        'sentinel monitor %s %s %d %d' % (MASTER_NAME, master.host, master.port, quorum),
+        'sentinel down-after-milliseconds %s 1000' % MASTER_NAME,
+        'sentinel failover-timeout %s 60000' % MASTER_NAME]
+    (workdir / 'sentinel.conf').write_text(''.join(line + '\n' for line in lines))
+    node = TlsNode([REDIS_SENTINEL, str(workdir / 'sentinel.conf')], workdir, port, files)
+    factory.nodes.append(node)
+    return node.wait_ready()
+
+
+@pytest.fixture(scope='session')
+def tls_files(tmp_path_factory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp('tls-files'))
+
+
+@pytest.fixture(scope='session')
+def tls_cluster(tmp_path_factory, tls_files) -> Cluster:
+    """A master, its replica and one Sentinel (quorum 1), all TLS only: tls-auth-clients, tls-replication."""
+    factory = NodeFactory(tmp_path_factory.mktemp('tls-cluster'))
+    try:
+        master = tls_server(factory, tls_files)
+        replica = tls_server(factory, tls_files, 'replicaof %s %d' % (master.host, master.port))
+        wait_for(lambda: link_up(replica), 'the TLS replica link to come up')
+        sentinel = tls_sentinel(factory, tls_files, master)
+        wait_for(lambda: sentinel_sees(sentinel, replicas=1, others=0), 'the TLS Sentinel to see the replica')
+        yield Cluster(master, replica, [sentinel])
+    finally:
+        factory.stop_all()

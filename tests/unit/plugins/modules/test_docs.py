@@ -12,12 +12,13 @@ import pytest
 import yaml
 
 from ansible_collections.redisops.sentinel.plugins.modules import (
-    redis_config, replica_wait, sentinel_failover, sentinel_monitor, sentinel_wait, topology_info)
+    redis_acl, redis_config, replica_wait, sentinel_failover, sentinel_monitor, sentinel_wait, topology_info)
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
 WAIT_MODULES = {'redisops.sentinel.replica_wait': replica_wait, 'redisops.sentinel.sentinel_wait': sentinel_wait}
 # The modules that manage settings show them in diff mode.
-SETTINGS_MODULES = {'redisops.sentinel.redis_config': redis_config,
+SETTINGS_MODULES = {'redisops.sentinel.redis_acl': redis_acl,
+                    'redisops.sentinel.redis_config': redis_config,
                     'redisops.sentinel.sentinel_monitor': sentinel_monitor}
 MODULES = dict(WAIT_MODULES, **SETTINGS_MODULES, **{'redisops.sentinel.topology_info': topology_info,
                                                     'redisops.sentinel.sentinel_failover': sentinel_failover})
