@@ -8,7 +8,7 @@ export REDISOPS_DNS ?= $(shell awk '/^nameserver/ {print $$2; exit}' /etc/resolv
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/playbooks/collections
 export ANSIBLE_PIPELINING := true
 LAB_INVENTORY := lab/inventory.yml
-SCENARIOS ?= default failover standalone validation
+SCENARIOS ?= default failover secure standalone validation
 
 .PHONY: lab lab-down lab-status setup test lint unit molecule bench
 
