@@ -26,7 +26,7 @@ options:
     type: dict
     required: true
 author:
-  - redisops maintainers
+  - redisops maintainers (@redisops)
 """
 
 EXAMPLES = r"""

@@ -159,7 +159,7 @@ seealso:
   - module: redisops.sentinel.redis_config
   - module: redisops.sentinel.sentinel_monitor
 author:
-  - redisops
+  - redisops maintainers (@redisops)
 """
 
 EXAMPLES = r"""

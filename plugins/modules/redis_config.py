@@ -95,7 +95,7 @@ requirements:
 seealso:
   - module: redisops.sentinel.replica_wait
 author:
-  - redisops
+  - redisops maintainers (@redisops)
 """
 
 EXAMPLES = r"""
@@ -142,7 +142,7 @@ changed_settings:
 restart_required:
   description:
     - Names of the settings that differ on the running server and that only a restart can change. O(config_file)
-      holds their new values. Also returned when O(config_file) already held them (RV(changed) is then V(false)).
+      holds their new values. Also returned when O(config_file) already held them (the task then reports no change).
   returned: always
   type: list
   elements: str

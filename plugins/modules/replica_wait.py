@@ -63,7 +63,7 @@ requirements:
 seealso:
   - module: redisops.sentinel.sentinel_wait
 author:
-  - redisops
+  - redisops maintainers (@redisops)
 """
 
 EXAMPLES = r"""

@@ -157,7 +157,7 @@ seealso:
   - module: redisops.sentinel.sentinel_wait
   - module: redisops.sentinel.topology_info
 author:
-  - redisops
+  - redisops maintainers (@redisops)
 """
 
 EXAMPLES = r"""

@@ -109,7 +109,7 @@ requirements:
 seealso:
   - module: redisops.sentinel.replica_wait
 author:
-  - redisops
+  - redisops maintainers (@redisops)
 """
 
 EXAMPLES = r"""

@@ -58,7 +58,7 @@ seealso:
   - module: redisops.sentinel.sentinel_wait
   - module: redisops.sentinel.replica_wait
 author:
-  - redisops maintainers
+  - redisops maintainers (@redisops)
 """
 
 EXAMPLES = r"""
