@@ -470,6 +470,15 @@ def debug_periods(client) -> dict[str, Any]:
     return pairs_to_dict(client.execute_command('SENTINEL', 'DEBUG'))
 
 
+def rewrite_error(client) -> str | None:
+    """CONFIG REWRITE; why it failed, or None (also for a node started without a config file)."""
+    try:
+        client.config_rewrite()
+    except RETRYABLE_ERRORS as exc:
+        return None if NO_CONFIG_FILE in str(exc) else describe_error(exc)
+    return None
+
+
 class Switchover:
     """One run of the module: checks, priorities, catch-up, write fence, SENTINEL FAILOVER and the wait."""
 
@@ -664,14 +673,11 @@ class Switchover:
                 unrestored.append('%s of replica %s is still 0 (%s): run CONFIG SET %s %d and CONFIG REWRITE on it'
                                   % (PRIORITY, replica, describe_error(exc), PRIORITY, priority))
                 continue
-            try:
-                client.config_rewrite()
-            except RETRYABLE_ERRORS as exc:
-                # Without a configuration file Sentinel could not persist the 0 either.
-                if NO_CONFIG_FILE not in str(exc):
-                    unrestored.append('%s of replica %s is set back to %d but CONFIG REWRITE failed (%s): its '
-                                      'configuration file may still say 0'
-                                      % (PRIORITY, replica, priority, describe_error(exc)))
+            # Without a configuration file Sentinel could not persist the 0 either.
+            error = rewrite_error(client)
+            if error:
+                unrestored.append('%s of replica %s is set back to %d but CONFIG REWRITE failed (%s): its '
+                                  'configuration file may still say 0' % (PRIORITY, replica, priority, error))
         return unrestored
 
     def priorities_seen(self) -> tuple[bool, dict[str, Any]]:
@@ -829,13 +835,11 @@ class Switchover:
         """CONFIG REWRITE and client kills on the old master, as Sentinel does on each node it reconfigures."""
         client = self.nodes.client(self.old)
         problems = []
-        try:
-            client.config_rewrite()
-        except RETRYABLE_ERRORS as exc:
-            if NO_CONFIG_FILE not in str(exc):
-                problems.append('old master %s replicates from %s but CONFIG REWRITE failed (%s): after a restart it '
-                                'would be a master, and lose the writes it takes until Sentinel converts it'
-                                % (self.old, self.promoted, describe_error(exc)))
+        error = rewrite_error(client)
+        if error:
+            problems.append('old master %s replicates from %s but CONFIG REWRITE failed (%s): after a restart it '
+                            'would be a master, and lose the writes it takes until Sentinel converts it'
+                            % (self.old, self.promoted, error))
         # Long-lived clients find the master again through Sentinel (our own connection is skipped).
         for kind in ('normal', 'pubsub'):
             try:
