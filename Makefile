@@ -8,14 +8,15 @@ export REDISOPS_DNS ?= $(shell awk '/^nameserver/ {print $$2; exit}' /etc/resolv
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/playbooks/collections
 export ANSIBLE_PIPELINING := true
 LAB_INVENTORY := lab/inventory.yml
-SCENARIOS ?= default failover secure standalone validation
+SCENARIOS ?= default failover secure standalone validation redis8 valkey
 
-.PHONY: lab lab-down lab-status setup test lint unit molecule bench
+.PHONY: lab lab-down lab-status setup test lint sanity unit molecule bench docs
 
 setup:
 	lab/lab.sh deps
 	lab/lab.sh engine
-	lab/lab.sh image
+	lab/lab.sh image bookworm
+	lab/lab.sh image trixie
 
 lab: setup
 	lab/lab.sh up
@@ -28,18 +29,23 @@ lab-status:
 lab-down:
 	lab/lab.sh down
 
-test: setup lint unit molecule
+test: setup lint sanity unit molecule
 
 lint:
 	yamllint -s .
 	ansible-lint --profile production
 
+sanity:
+	tests/sanity.sh
+
 unit:
 	python -m pytest -q
+
+docs:
+	python docs/generate.py
 
 molecule:
 	for s in $(SCENARIOS); do molecule test -s $$s || exit 1; done
 
 bench: setup
-	benchmarks/converge.sh
-	python benchmarks/failover.py
+	python benchmarks/report.py

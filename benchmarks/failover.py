@@ -1,9 +1,9 @@
-#!/usr/bin/env python3
 """How fast does the running lab fail over, and what does a switchover cost writers?
 
-Uses the running 3-host lab (lab/inventory.yml, `make lab`); never recreates it.
-Converges it once with Sentinel's down-after-milliseconds at 2000 (applied live),
-then measures, BENCH_RUNS times (default 3), and prints each run and the median:
+Imported by benchmarks/report.py, which runs ``measure`` on the 3-host lab
+(lab/inventory.yml) that its converge runs left behind; never recreates it.
+``measure`` converges it once with Sentinel's down-after-milliseconds at 2000
+(applied live), then measures, BENCH_RUNS times:
 
 1. Unplanned failover: SIGKILL the master's redis-server (a runtime systemd
    drop-in with Restart=no keeps it down), then poll every Sentinel from this
@@ -17,21 +17,19 @@ then measures, BENCH_RUNS times (default 3), and prints each run and the median:
    WAIT 1 200 on one connection; a key is acknowledged when WAIT reports a
    replica. On an error, or when WAIT reports none while the Sentinels name
    another master, the writer finds the master again through the Sentinels.
-   Prints the module's own elapsed, the playbook wall time, acknowledged
+   Records the module's own elapsed, the playbook wall time, acknowledged
    writes/s while the playbook runs (and before it), the longest gap between
    acknowledged writes, and the acknowledged keys missing on the new master
    afterwards (target 0).
 
 At the end, also after a failure, the lab is converged again with the default
 settings and left healthy (every Sentinel agreeing, every replica linked).
-Playbook output goes to /tmp/redisops-bench-failover-*.json.
+Every playbook's output goes to /tmp/redisops-bench-*.json.
 """
 from __future__ import annotations
 
 import json
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import threading
@@ -49,6 +47,7 @@ from redis.sentinel import Sentinel
 
 TOP = Path(__file__).resolve().parents[1]
 INVENTORY = 'lab/inventory.yml'
+FORKS = 5             # ansible's default; enough for the 3 hosts
 NAME = 'mymaster'
 REDIS_PORT = 6379
 SENTINEL_PORT = 26379
@@ -62,7 +61,7 @@ POLL = 0.02           # Sentinel poll interval
 KILL_POLL = 0.002     # PING interval while waiting for the kill to land
 WAIT_TIMEOUT_MS = 200
 BASELINE = 1.0        # seconds of writes before the switchover starts
-LOG = '/tmp/redisops-bench-failover-%s.json'
+LOG = '/tmp/redisops-bench-%s.json'
 # redis-py retries connection errors with a backoff of up to seconds by default: never here.
 NO_RETRY = dict(retry=Retry(NoBackoff(), 0))
 
@@ -93,6 +92,13 @@ class Rerun:
 
 
 @dataclass
+class PlaybookRun:
+    wall: float
+    output: dict[str, Any]  # what the JSON stdout callback printed
+    stderr: str
+
+
+@dataclass
 class Writes:
     sent: int = 0
     acked: list[tuple[int, float]] = field(default_factory=list)  # (N, monotonic time of the ack)
@@ -113,6 +119,13 @@ class Switchover:
     stall: float      # longest gap between acknowledged writes while it ran
     writes: Writes
     lost: int
+
+
+@dataclass
+class Figures:
+    unplanned: list[Unplanned] = field(default_factory=list)
+    reruns: list[Rerun] = field(default_factory=list)
+    switchovers: list[Switchover] = field(default_factory=list)
 
 
 # --- lab, processes, clients ---------------------------------------------------------------
@@ -140,25 +153,26 @@ def client(address: str, timeout: float = 0.5, **kwargs: Any) -> redis.Redis:
 
 
 def docker_exec(container: str, script: str) -> str:
-    proc = subprocess.run(['docker', 'exec', container, 'sh', '-c', script], capture_output=True, text=True)
+    proc = subprocess.run(['docker', 'exec', container, 'sh', '-c', script], capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise BenchError('docker exec %s %r failed: %s' % (container, script, proc.stderr.strip()))
     return proc.stdout.strip()
 
 
 def ansible_env() -> dict[str, str]:
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(TOP / 'playbooks' / 'collections'),
-               ANSIBLE_PIPELINING='true', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json',
-               PATH='%s:%s' % (TOP / '.venv' / 'bin', os.environ.get('PATH', '')))
-    env.pop('ANSIBLE_CALLBACKS_ENABLED', None)  # other callbacks would print into the JSON
-    return env
+    """JSON on stdout; only phase_timer besides, which prints its one line to stderr."""
+    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(TOP / 'playbooks' / 'collections'),
+                ANSIBLE_PIPELINING='true', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json',
+                ANSIBLE_CALLBACK_PLUGINS=str(TOP / 'benchmarks' / 'callback_plugins'),
+                ANSIBLE_CALLBACKS_ENABLED='phase_timer',
+                PATH='%s:%s' % (TOP / '.venv' / 'bin', os.environ.get('PATH', '')))
 
 
-def playbook(name: str, extra: list[str], log: str) -> tuple[float, dict[str, Any]]:
-    """Run playbooks/NAME; its wall time and the JSON callback's output. Raises when it fails."""
+def playbook(name: str, extra: list[str], log: str, inventory: str = INVENTORY, forks: int = FORKS) -> PlaybookRun:
+    """Run playbooks/NAME; its wall time, the JSON callback's output and stderr. Raises when it fails."""
     start = time.monotonic()
-    proc = subprocess.run(['ansible-playbook', '-i', INVENTORY, 'playbooks/' + name] + extra,
-                          cwd=TOP, env=ansible_env(), capture_output=True, text=True)
+    proc = subprocess.run(['ansible-playbook', '-i', inventory, '--forks', str(forks), 'playbooks/' + name] + extra,
+                          cwd=TOP, env=ansible_env(), capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
     path = LOG % log
     Path(path).write_text(proc.stdout + proc.stderr)
@@ -169,7 +183,7 @@ def playbook(name: str, extra: list[str], log: str) -> tuple[float, dict[str, An
     if proc.returncode != 0:
         raise BenchError('%s failed (rc %d, see %s): %s' % (
             name, proc.returncode, path, '; '.join(failures(output)) or proc.stderr.strip()[-500:]))
-    return wall, output
+    return PlaybookRun(wall, output, proc.stderr)
 
 
 def results(output: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -356,8 +370,8 @@ def unplanned(lab: Lab, sentinels: list[redis.Redis]) -> Unplanned:
 # --- 2. re-run ----------------------------------------------------------------------------------
 
 def rerun(run: int) -> Rerun:
-    wall, output = playbook('site.yml', BENCH_VARS, 'rerun-%d' % run)
-    return Rerun(wall, changed_total(output))
+    again = playbook('site.yml', BENCH_VARS, 'rerun-after-failover-%d' % run)
+    return Rerun(again.wall, changed_total(again.output))
 
 
 # --- 3. planned switchover under writes -----------------------------------------------------
@@ -408,12 +422,16 @@ class Writer(threading.Thread):
             node.close()
 
 
+def ack_times(acked: list[tuple[int, float]], start: float, end: float) -> list[float]:
+    return [ack[1] for ack in acked if start <= ack[1] <= end]
+
+
 def rate(acked: list[tuple[int, float]], start: float, end: float) -> float:
-    return sum(1 for _, t in acked if start <= t <= end) / (end - start)
+    return len(ack_times(acked, start, end)) / (end - start)
 
 
 def longest_gap(acked: list[tuple[int, float]], start: float, end: float) -> float:
-    times = [start] + [t for _, t in acked if start <= t <= end] + [end]
+    times = [start] + ack_times(acked, start, end) + [end]
     return max(b - a for a, b in zip(times, times[1:]))
 
 
@@ -426,7 +444,7 @@ def missing(master: str, acked: list[tuple[int, float]]) -> int:
     node = client(master, timeout=5)
     try:
         lost = 0
-        for part in chunks([n for n, _ in acked]):
+        for part in chunks([ack[0] for ack in acked]):
             lost += sum(1 for n, value in zip(part, node.mget([key(n) for n in part])) if value != str(n))
         return lost
     finally:
@@ -456,73 +474,22 @@ def switchover(lab: Lab, sentinels: list[redis.Redis], run: int) -> Switchover:
     time.sleep(BASELINE)
     start = time.monotonic()
     try:
-        wall, output = playbook('failover.yml', [], 'switchover-%d' % run)
+        played = playbook('failover.yml', [], 'switchover-%d' % run)
     finally:
         end = time.monotonic()
         writer.stop.set()
         writer.join()
-    result = switchover_elapsed(output)
+    result = switchover_elapsed(played.output)
     new = wait_healthy(lab, sentinels)
     writes = writer.writes
     lost = missing(new, writes.acked)
     delete_bench_keys(new)
-    return Switchover(result['old_master'], result['new_master'], result['elapsed'], result.get('write_pause'), wall,
+    return Switchover(result['old_master'], result['new_master'], result['elapsed'], result.get('write_pause'), played.wall,
                       rate(writes.acked, start, end), rate(writes.acked, start - BASELINE, start),
                       longest_gap(writes.acked, start, end), writes, lost)
 
 
-# --- report -------------------------------------------------------------------------------------
-
-def machine(lab: Lab) -> str:
-    memory = next(int(line.split()[1]) for line in Path('/proc/meminfo').read_text().splitlines()
-                  if line.startswith('MemTotal:'))
-    node = client(next(iter(lab.containers)))
-    try:
-        version = node.info('server')['redis_version']
-    finally:
-        node.close()
-    return 'machine: %d cores, %.1f GiB, kernel %s, redis %s (lab containers), redis-py %s' % (
-        os.cpu_count() or 0, memory / 1048576, platform.release(), version, redis.__version__)
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float('nan')
-
-
-def print_unplanned(runs: list[Unplanned]) -> None:
-    for i, r in enumerate(runs, 1):
-        print('  run %d: %s -> %s, first Sentinel %.2f s, every Sentinel %.2f s; old master linked '
-              'again %.1f s after restart' % (i, r.old, r.new, r.first, r.every, r.rejoin))
-    target = DOWN_AFTER_MS / 1000 + 3
-    print('unplanned failover (kill -> every Sentinel agrees), down-after %d ms: median %.2f s, max %.2f s '
-          '(target <= %.1f s); first Sentinel median %.2f s; rejoin median %.1f s'
-          % (DOWN_AFTER_MS, median([r.every for r in runs]), max(r.every for r in runs), target,
-             median([r.first for r in runs]), median([r.rejoin for r in runs])))
-
-
-def print_rerun(runs: list[Rerun]) -> None:
-    print('site.yml re-run after the failover: median %.1f s, changed %s (target 0)'
-          % (median([r.wall for r in runs]), '/'.join(str(r.changed) for r in runs)))
-
-
-def print_switchover(runs: list[Switchover]) -> None:
-    for i, s in enumerate(runs, 1):
-        w = s.writes
-        pause = '' if s.pause is None else ' (writes paused %.3f s)' % s.pause
-        print('  run %d: %s -> %s, module %.1f s%s, playbook %.1f s; %d writes sent, %d acknowledged, '
-              '%d unacknowledged, errors %s, %d connections; %.0f acked writes/s (before: %.0f/s), '
-              'longest gap %.2f s; %d acknowledged keys missing'
-              % (i, s.old, s.new, s.elapsed, pause, s.wall, w.sent, len(w.acked), w.unacked,
-                 dict(w.errors) or 'none', w.reconnects, s.rate, s.baseline, s.stall, s.lost))
-    print('planned switchover under writes: module elapsed median %.1f s, playbook wall median %.1f s, '
-          'acked writes/s median %.0f (before it: %.0f), longest gap median %.2f s, '
-          'acknowledged keys missing %s (target 0)'
-          % (median([s.elapsed for s in runs]), median([s.wall for s in runs]), median([s.rate for s in runs]),
-             median([s.baseline for s in runs]), median([s.stall for s in runs]),
-             '/'.join(str(s.lost) for s in runs)))
-
-
-# --- main ---------------------------------------------------------------------------------------
+# --- measure ------------------------------------------------------------------------------------
 
 def restore(lab: Lab, sentinels: list[redis.Redis]) -> None:
     """Start every redis-server again, converge with the default settings, wait until healthy."""
@@ -534,40 +501,21 @@ def restore(lab: Lab, sentinels: list[redis.Redis]) -> None:
     wait_healthy(lab, sentinels)
 
 
-def main() -> int:
-    runs = int(os.environ.get('BENCH_RUNS', '3'))
+def measure(runs: int) -> Figures:
+    """Measure ``runs`` times on the running, converged 3-host lab; restore it even when a run fails."""
     lab = read_lab()
     sentinels = [client(address) for address in lab.sentinels]
-    kills: list[Unplanned] = []
-    reruns: list[Rerun] = []
-    switchovers: list[Switchover] = []
-    status = 0
+    figures = Figures()
     try:
-        playbook('site.yml', BENCH_VARS, 'converge')
+        playbook('site.yml', BENCH_VARS, 'failover-converge')
         poll(lambda: down_after_unmet(lab, sentinels, DOWN_AFTER_MS), 5, 'Sentinel settings not applied live')
-        print(machine(lab))
         for run in range(1, runs + 1):
-            kills.append(unplanned(lab, sentinels))
-            reruns.append(rerun(run))
-            switchovers.append(switchover(lab, sentinels, run))
-            print('run %d/%d done' % (run, runs), file=sys.stderr)
-    except (BenchError, redis.RedisError, OSError, KeyError) as exc:
-        print('FAILED: %s: %s' % (type(exc).__name__, exc), file=sys.stderr)
-        status = 1
+            figures.unplanned.append(unplanned(lab, sentinels))
+            figures.reruns.append(rerun(run))
+            figures.switchovers.append(switchover(lab, sentinels, run))
+            print('failover run %d/%d done' % (run, runs), file=sys.stderr)
     finally:
-        try:
-            restore(lab, sentinels)
-        except (BenchError, redis.RedisError, OSError) as exc:
-            print('FAILED to restore the lab: %s' % exc, file=sys.stderr)
-            status = 1
-    if kills:
-        print_unplanned(kills)
-    if reruns:
-        print_rerun(reruns)
-    if switchovers:
-        print_switchover(switchovers)
-    return status
-
-
-if __name__ == '__main__':
-    sys.exit(main())
+        restore(lab, sentinels)
+        for sentinel in sentinels:
+            sentinel.close()
+    return figures

@@ -1,16 +1,15 @@
-#!/usr/bin/env python3
 """How soon after replication is really up does replica_wait report it?
 
-Starts a real replica pointed at a master port with nothing behind it, runs the
-replica_wait module's own poll loop (default poll_interval) in one thread and an
-independent 2 ms INFO poller in another, then starts the master. The delay is
-the time from the moment the independent poller first sees
-master_link_status:up to the moment the module's loop returns ready. Prints the
-median and maximum over several runs (target: under 0.5 s).
+Imported by benchmarks/report.py. Starts a real replica (local redis-server
+processes, the unit tests' fixtures) pointed at a master port with nothing
+behind it, runs the replica_wait module's own poll loop (default
+poll_interval) in one thread and an independent 2 ms INFO poller in another,
+then starts the master. The delay is the time from the moment the independent
+poller first sees master_link_status:up to the moment the module's loop returns
+ready (target: median under 0.5 s).
 """
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import threading
@@ -63,17 +62,11 @@ def one_run(factory: NodeFactory) -> float:
     return max(seen['returned'] - seen['up'], 0.0)
 
 
-def main() -> None:
+def measure() -> list[float]:
+    """The delay of each of RUNS runs, in seconds."""
     with tempfile.TemporaryDirectory() as tmp:
         factory = NodeFactory(Path(tmp))
         try:
-            delays = [one_run(factory) for _ in range(RUNS)]
+            return [one_run(factory) for run in range(RUNS)]
         finally:
             factory.stop_all()
-    print('readiness delay (link up -> replica_wait returns), %d runs, poll_interval %.1f s: '
-          'median %.3f s, max %.3f s (target < 0.5 s)'
-          % (RUNS, POLL_INTERVAL, statistics.median(delays), max(delays)))
-
-
-if __name__ == '__main__':
-    main()

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # The local lab: Docker engine, base image, and systemd containers on a
 # private network. Usage:
-#   lab/lab.sh deps            install Debian packages and the Python venv
+#   lab/lab.sh deps            install Debian packages and the Python venv, then link
+#   lab/lab.sh link            link the checkout as the collection redisops.sentinel
 #   lab/lab.sh engine          start dockerd unless it answers already
 #   lab/lab.sh image [SUITE]   build the base image (bookworm by default)
 #   lab/lab.sh up              create the network and the lab containers
-#   lab/lab.sh down            remove the lab containers and network
+#   lab/lab.sh down            remove the lab containers (however many) and network
+# REDISOPS_LAB_HOSTS=N (default 3, at most 50) sets how many containers `up`
+# creates: redisops-lab-1..N at 172.28.61.11 onwards (lab/inventory.yml
+# describes the default three).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 venv=${REDISOPS_VENV:-$top/.venv}
 network=redisops-lab
 subnet=172.28.61.0/24
-hosts=(redisops-lab-1:172.28.61.11 redisops-lab-2:172.28.61.12 redisops-lab-3:172.28.61.13)
+count=${REDISOPS_LAB_HOSTS:-3}
+case "$count" in
+  [1-9] | [1-4][0-9] | 50) ;;
+  *) printf '[lab] REDISOPS_LAB_HOSTS must be a number from 1 to 50, not %s\n' "$count" >&2; exit 2 ;;
+esac
+hosts=()
+for i in $(seq 1 "$count"); do hosts+=("redisops-lab-$i:172.28.61.$((10 + i))"); done
 suite=${REDISOPS_LAB_SUITE:-bookworm}
 
 log() { printf '[lab] %s\n' "$*"; }
@@ -23,6 +33,8 @@ deps() {
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
+  # ansible-test sanity (tests/sanity.sh) skips its shellcheck test without it.
+  command -v shellcheck >/dev/null || missing+=(shellcheck)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     apt-get update -qq
@@ -37,6 +49,20 @@ deps() {
     "$venv/bin/pip" install -q -r "$top/requirements-dev.txt"
     cp "$top/requirements-dev.txt" "$venv/.requirements"
   fi
+  link
+}
+
+# playbooks/collections/ansible_collections/redisops/sentinel -> the checkout:
+# with ANSIBLE_COLLECTIONS_PATH (Makefile, molecule) or pytest's pythonpath set
+# to playbooks/collections, redisops.sentinel is the working tree itself. It is
+# created here, not committed: ansible-test sanity rejects symlinks to
+# directories (.gitignore lists it).
+link() {
+  local path=$top/playbooks/collections/ansible_collections/redisops/sentinel
+  [ -L "$path" ] && return 0
+  log "linking $path to the checkout"
+  mkdir -p "$(dirname "$path")"
+  ln -sT ../../../.. "$path"
 }
 
 engine() {
@@ -95,9 +121,10 @@ up() {
 }
 
 down() {
-  local entry
-  for entry in "${hosts[@]}"; do
-    docker rm -f "${entry%%:*}" >/dev/null 2>&1 || true
+  local name
+  # Every lab container, also those of a larger REDISOPS_LAB_HOSTS than now.
+  for name in $(docker ps -a --format '{{.Names}}' | grep -E '^redisops-lab-[0-9]+$' || true); do
+    docker rm -f "$name" >/dev/null 2>&1 || true
   done
   docker network rm "$network" >/dev/null 2>&1 || true
   log "lab removed"
@@ -105,9 +132,10 @@ down() {
 
 case "${1:-}" in
   deps) deps ;;
+  link) link ;;
   engine) engine ;;
   image) "$here/build-image.sh" "${2:-$suite}" ;;
   up) up ;;
   down) down ;;
-  *) sed -n '2,9p' "$0"; exit 2 ;;
+  *) sed -n '2,13p' "$0"; exit 2 ;;
 esac

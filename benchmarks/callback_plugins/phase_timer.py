@@ -5,7 +5,10 @@
 A task's phase comes from its tags (redis_install, redis_wait); everything else
 counts as configure. Tasks run on all hosts at once (linear strategy), so the
 wall time from one task's start to the next task's start is charged to the
-first one's phase.
+first one's phase. Under the free strategy (site.yml's server play) hosts run
+different tasks at the same time: the time goes to the task that started last,
+on whichever host. The line goes to stderr, so that it does not mix with a
+stdout callback's output (benchmarks/report.py uses ansible.builtin.json).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ name: phase_timer
 type: aggregate
 short_description: Wall time per phase (install, configure, wait) of a redisops.sentinel run
 description:
-  - Prints one line with the seconds spent in each phase at the end of the run.
+  - Prints one line with the seconds spent in each phase to stderr at the end of the run.
 requirements:
   - enable in ansible.cfg or with ANSIBLE_CALLBACKS_ENABLED
 """
@@ -55,4 +58,4 @@ class CallbackModule(CallbackBase):
         self._switch(None)
         total = time.monotonic() - self._start
         self._display.display('PHASES total=%.1fs install=%.1fs configure=%.1fs wait=%.1fs' % (
-            total, self._phases['install'], self._phases['configure'], self._phases['wait']))
+            total, self._phases['install'], self._phases['configure'], self._phases['wait']), stderr=True)

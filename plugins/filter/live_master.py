@@ -45,7 +45,7 @@ LOOPBACK_PREFIXES = ('127.', '[::1]:', '::1:', 'localhost:')
 
 
 def split_address(address: str) -> dict[str, Any]:
-    host, _, port = address.rpartition(':')
+    host, dummy, port = address.rpartition(':')
     return dict(host=host[1:-1] if host.startswith('[') else host, port=int(port))
 
 

@@ -15,7 +15,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.tls import TlsSe
 try:
     import redis
     from redis.backoff import NoBackoff
-    from redis.exceptions import RedisError, ResponseError
+    from redis.exceptions import RedisError
     from redis.retry import Retry
 except ImportError:
     HAS_REDIS = False
@@ -28,6 +28,8 @@ except ImportError:
 else:
     HAS_REDIS = True
     REDIS_IMP_ERR = None
+    # The modules take ResponseError from here: redis-py's, or the stand-in above without redis-py.
+    ResponseError = redis.exceptions.ResponseError
     # Connection refused while a service starts, LOADING, timeouts ... are retried.
     RETRYABLE_ERRORS = (RedisError, OSError)
 

@@ -31,9 +31,9 @@ description:
     the command that saves the users while O(rewrite=true).
 extends_documentation_fragment:
   - redisops.sentinel.connection
+  - redisops.sentinel.connection.attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-  - redisops.sentinel.connection.attributes
 attributes:
   check_mode:
     support: full
@@ -43,7 +43,7 @@ attributes:
   diff_mode:
     support: full
     details:
-      - Per user, C(enabled), the number of passwords (or C(nopass)) with C((changed)) when they change, and
+      - Per user, C(enabled), the number of passwords (or C(nopass)) with V((changed\)) when they change, and
         the canonical rules; or C(absent). No password and no hash is shown.
 options:
   login_port:
@@ -111,7 +111,7 @@ options:
             from C(acl-pubsub-default); write V(resetchannels) or V(&*) to be explicit. C(reset) also sets the
             flag C(sanitize-payload), which the built-in C(default) user lacks, so the first run that manages
             C(default) redefines it even for its own rules V(~* &* +@all).
-          - Selectors (V((~cache:* +get))), key permissions (V(%R~reports:*)) and categories are accepted as
+          - Selectors (V((~cache:* +get\))), key permissions (V(%R~reports:*)) and categories are accepted as
             Redis accepts them.
           - Must not hold C(on), C(off), C(reset), C(nopass), C(resetpass) or password rules (C(>), C(<),
             C(#), C(!)); use O(users[].enabled), O(users[].nopass) and O(users[].passwords).
@@ -222,7 +222,7 @@ removed:
 diff:
   description:
     - The users listed in O(users) and those O(purge) removes, before and after, one block per user.
-    - Passwords show as their number, or C(nopass), followed by C((changed)) when they change.
+    - Passwords show as their number, or C(nopass), followed by V((changed\)) when they change.
   returned: always
   type: dict
   contains:

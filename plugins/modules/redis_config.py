@@ -29,9 +29,9 @@ description:
     and the diff show them as C(********), or as the text "(changed)" when they change.
 extends_documentation_fragment:
   - redisops.sentinel.connection
+  - redisops.sentinel.connection.attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-  - redisops.sentinel.connection.attributes
 attributes:
   check_mode:
     support: full
@@ -409,8 +409,8 @@ def outcome(config: RedisConfig, differ: list[str], restart: list[str], edited: 
                      else 'Check mode: nothing to change on %s.' % config.address)
         changed = differ
     if config.live:
-        parts.append('Changed %s live on %s%s.' % (', '.join(config.live), config.address,
-                                                     ' and saved with CONFIG REWRITE' if rewrote else ''))
+        saved = ' and saved with CONFIG REWRITE' if rewrote else ''
+        parts.append('Changed %s live on %s%s.' % (', '.join(config.live), config.address, saved))
     if restart:
         parts.append('Restart redis-server to apply %s: %s holds the new value(s).'
                      % (', '.join(restart), config.params['config_file']))

@@ -25,9 +25,9 @@ description:
 extends_documentation_fragment:
   - redisops.sentinel.connection
   - redisops.sentinel.connection.wait
+  - redisops.sentinel.connection.attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-  - redisops.sentinel.connection.attributes
 attributes:
   check_mode:
     support: full

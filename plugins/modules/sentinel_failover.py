@@ -63,9 +63,9 @@ description:
 extends_documentation_fragment:
   - redisops.sentinel.connection
   - redisops.sentinel.connection.wait
+  - redisops.sentinel.connection.attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-  - redisops.sentinel.connection.attributes
 attributes:
   check_mode:
     support: full
@@ -657,8 +657,8 @@ class Switchover:
             self.sentinels[address].execute_command('SENTINEL', 'DEBUG', 'info-period', self.info_period)
         except RETRYABLE_ERRORS as exc:
             return ['Sentinel %s may still read INFO every %dms instead of %dms (%s): run SENTINEL DEBUG '
-                    'info-period %d on it' % (address, FAST_INFO_PERIOD, self.info_period, describe_error(exc),
-                                               self.info_period)]
+                    'info-period %d on it'
+                    % (address, FAST_INFO_PERIOD, self.info_period, describe_error(exc), self.info_period)]
         self.info_period = None
         return []
 
@@ -684,9 +684,10 @@ class Switchover:
         address = self.options.sentinels[0]
         seen = {Address(node['ip'], node['port']): node.get('slave-priority')
                 for node in sentinel_replicas(self.sentinels[address], self.name)}
-        every = FAST_INFO_PERIOD if self.info_period else None
-        refresh = ('it reads INFO of replicas every %s' % ('%dms now' % every if every else
-                                                            '10s; SENTINEL DEBUG, Redis 7.0, is not available'))
+        if self.info_period:
+            refresh = 'it reads INFO of replicas every %dms now' % FAST_INFO_PERIOD
+        else:
+            refresh = 'it reads INFO of replicas every 10s; SENTINEL DEBUG, Redis 7.0, is not available'
         unmet = ['Sentinel %s still sees %s %s on %s (%s)' % (address, PRIORITY, seen.get(replica), replica, refresh)
                  for replica in self.lowered if seen.get(replica) != 0]
         if not seen.get(self.target):
@@ -824,9 +825,9 @@ class Switchover:
         try:
             self.nodes.client(self.old).execute_command('CLIENT', 'UNPAUSE')
         except RETRYABLE_ERRORS as exc:
+            pause_length = self.pause_end - self.pause_started
             problems.append('CLIENT UNPAUSE failed on %s (%s): its clients\' writes wait until the pause ends, '
-                            '%.1fs after it started' % (self.old, describe_error(exc),
-                                                       self.pause_end - self.pause_started))
+                            '%.1fs after it started' % (self.old, describe_error(exc), pause_length))
         self.paused = False
         self.write_pause = round(time.monotonic() - self.pause_started, 3)
         return problems

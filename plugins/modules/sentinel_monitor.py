@@ -32,9 +32,9 @@ description:
   - Every option is validated before anything changes.
 extends_documentation_fragment:
   - redisops.sentinel.connection
+  - redisops.sentinel.connection.attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-  - redisops.sentinel.connection.attributes
 attributes:
   check_mode:
     support: full

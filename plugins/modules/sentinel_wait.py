@@ -31,9 +31,9 @@ description:
 extends_documentation_fragment:
   - redisops.sentinel.connection
   - redisops.sentinel.connection.wait
+  - redisops.sentinel.connection.attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-  - redisops.sentinel.connection.attributes
 attributes:
   check_mode:
     support: full
@@ -85,7 +85,8 @@ options:
     description:
       - All Sentinels, the queried one included, as C(host:port) strings (port defaults to O(login_port)).
       - The queried Sentinel is recognised by O(login_port) and by its address (an address of the
-        managed host when O(login_host) is local).
+        managed host when O(login_host) is local), and by the address it announces (C(announce-ip) and
+        C(announce-port), behind NAT).
       - Used to tell which Sentinels are missing or unexpected.
     type: list
     elements: str
@@ -283,6 +284,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     REDIS_PORT,
     RETRYABLE_ERRORS,
     SENTINEL_PORT,
+    ResponseError,
     common_param_errors,
     connect,
     connection_argument_spec,
@@ -345,6 +347,31 @@ def other_sentinels(sentinels: list[Address], params: dict[str, Any]) -> list[Ad
         return queried.matches(address.host, address.port) or (login_is_local and is_local_address(address.host))
 
     return [address for address in sentinels if not is_queried(address)]
+
+
+def announced_address(client: Any, login_port: int) -> Address | None:
+    """The address the queried Sentinel announces to its peers (announce-ip/-port), if any."""
+    settings: dict[str, str] = {}
+    for name in ('announce-ip', 'announce-port'):
+        try:
+            reply = client.execute_command('SENTINEL', 'CONFIG', 'GET', name)
+        except ResponseError:  # before Sentinel 6.2, or not allowed by its ACL
+            return None
+        pairs = reply.items() if isinstance(reply, dict) else zip(reply[0::2], reply[1::2])
+        settings.update((str(key), str(value)) for key, value in pairs)
+    host = settings.get('announce-ip', '')
+    if not host:
+        return None
+    port = int(settings.get('announce-port') or 0) or login_port
+    return Address(host, port)
+
+
+def without_announced(expect: SentinelExpectation, announced: Address | None) -> SentinelExpectation:
+    """Leave the queried Sentinel, found by the address it announces, out of the expected others."""
+    if announced is None:
+        return expect
+    expect.sentinels = [matcher for matcher in expect.sentinels if not matcher.matches(announced.host, announced.port)]
+    return expect
 
 
 def build_expectation(params: dict[str, Any]) -> tuple[SentinelExpectation, list[str]]:
@@ -451,7 +478,14 @@ def main() -> None:
 
     client = connect(params)
 
+    announced_known = False
+
     def check() -> tuple[bool, dict[str, Any]]:
+        nonlocal announced_known
+        if not announced_known:
+            # Asked once the Sentinel answers: behind NAT its peers know it by the announced address only.
+            without_announced(expect, announced_address(client, params['login_port']))
+            announced_known = True
         state = observe(client, expect.name, expect.check_quorum)
         return not evaluate(state, expect).unmet, state
 

@@ -3,7 +3,8 @@
 """Real redis-server / redis-sentinel processes on free loopback ports, and a module runner.
 
 pytest.ini puts playbooks/collections on sys.path, where
-ansible_collections/redisops/sentinel links back to the repository root.
+ansible_collections/redisops/sentinel links back to the repository root
+(lab/lab.sh deps, which make setup runs, creates that link).
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ansible.module_utils import basic
+
+COLLECTION_LINK = Path(__file__).resolve().parents[2] / 'playbooks/collections/ansible_collections/redisops/sentinel'
+if not COLLECTION_LINK.is_dir():
+    pytest.exit('%s does not exist: run make setup (or lab/lab.sh link) first' % COLLECTION_LINK, returncode=4)
+
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import connect
 
 try:
@@ -207,7 +213,7 @@ def cluster(tmp_path_factory) -> Cluster:
         master = factory.server()
         replica = factory.replica(master)
         wait_for(lambda: link_up(replica), 'the replica link to come up')
-        sentinels = [factory.sentinel(master, quorum=2) for _ in range(3)]
+        sentinels = [factory.sentinel(master, quorum=2) for dummy in range(3)]
         for sentinel in sentinels:
             wait_for(lambda node=sentinel: sentinel_sees(node, replicas=1, others=2),
                      '%s to see 1 replica and 2 other Sentinels' % sentinel.address)

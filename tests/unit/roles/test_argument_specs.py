@@ -27,3 +27,10 @@ def test_defaults_and_argument_specs_list_the_same_variables(role):
             assert not templated and spec['default'] == value, '%s: %s default differs' % (role, name)
         else:
             assert templated or value is None, '%s: %s has a literal default the spec omits' % (role, name)
+
+
+def test_the_port_defaults_for_other_hosts_match_the_role_defaults():
+    defaults = load(ROLES / 'redis' / 'defaults' / 'main.yml')
+    role_vars = load(ROLES / 'redis' / 'vars' / 'main.yml')
+    assert role_vars['_redis_port_default'] == defaults['redis_port']
+    assert role_vars['_redis_sentinel_port_default'] == defaults['redis_sentinel_port']

@@ -28,8 +28,8 @@ def three(**extra: Any) -> list[dict[str, Any]]:
 
 
 def test_agreeing_majority_is_followed():
-    assert live_master(group(three())) == dict(name='mymaster', master=dict(host='10.0.0.11', port=6379),
-                                                problem=None)
+    expected = dict(name='mymaster', master=dict(host='10.0.0.11', port=6379), problem=None)
+    assert live_master(group(three())) == expected
 
 
 def test_ipv6_master_is_split():

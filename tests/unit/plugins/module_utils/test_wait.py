@@ -68,7 +68,7 @@ def test_retried_errors_are_recorded_and_the_last_state_kept():
             raise answer
         return answer
 
-    outcome, _ = poll(check, timeout=0.3)
+    outcome = poll(check, timeout=0.3)[0]
     assert not outcome.ready
     assert outcome.state == {'step': 1}
     assert outcome.last_error == 'ConnectionRefusedError: [Errno 111] Connection refused'
@@ -83,7 +83,7 @@ def test_error_then_ready_clears_the_error():
             raise answer
         return answer
 
-    outcome, _ = poll(check, timeout=1)
+    outcome = poll(check, timeout=1)[0]
     assert outcome.ready and outcome.last_error is None and outcome.attempts == 2
 
 

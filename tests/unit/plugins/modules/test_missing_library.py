@@ -24,7 +24,7 @@ def run_script(tmp_path, module: str, args: dict) -> tuple[int, dict]:
     args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
     env = dict(os.environ, PYTHONPATH=str(COLLECTIONS))
     proc = subprocess.run([sys.executable, '-c', RUNNER, str(args_file), module], env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     return proc.returncode, json.loads(proc.stdout)
 
 

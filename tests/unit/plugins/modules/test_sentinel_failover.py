@@ -85,10 +85,10 @@ def group(tmp_path_factory) -> Group:
     factory = NodeFactory(tmp_path_factory.mktemp('failover'))
     try:
         master = factory.server()
-        replicas = [factory.replica(master) for _ in range(2)]
+        replicas = [factory.replica(master) for dummy in range(2)]
         for replica in replicas:
             wait_for(lambda node=replica: link_up(node), 'the link of %s to come up' % replica.address)
-        sentinels = [factory.sentinel(master, quorum=2) for _ in range(3)]
+        sentinels = [factory.sentinel(master, quorum=2) for dummy in range(3)]
         for sentinel in sentinels:
             wait_for(lambda node=sentinel: sentinel_sees(node, replicas=2, others=2),
                      '%s to see 2 replicas and 2 other Sentinels' % sentinel.address)

@@ -70,7 +70,9 @@ def config_text(sentinel: RedisNode) -> str:
 
 
 def create_args(master: RedisNode, **args) -> dict:
-    return dict(dict(master_host=master.host, master_port=master.port, quorum=2), **args)
+    created = dict(master_host=master.host, master_port=master.port, quorum=2)
+    created.update(args)
+    return created
 
 
 def test_creates_the_group_then_changes_nothing(run_module, nodes):

@@ -171,3 +171,17 @@ def test_bad_input_is_rejected_before_connecting(run_module, args, message):
         failed, result = run_module(sentinel_wait.main, args, check_mode=check_mode)
         assert failed and message in result['msg'], result['msg']
         assert 'state' not in result
+
+
+def test_queried_sentinel_is_recognised_by_its_announced_address(run_module, cluster, nodes):
+    # Behind NAT the Sentinel's peers know it by an address that is not local here.
+    natted = nodes.sentinel(cluster.master, 'sentinel announce-ip 192.0.2.10', 'sentinel announce-port 36379',
+                            quorum=1, name='natted')
+    failed, result = run(run_module, cluster, login_port=natted.port, master_name='natted',
+                         sentinel_addresses=['192.0.2.10:36379'], timeout=1)
+    assert not failed, result['msg']
+    assert result['missing_sentinels'] == []
+    failed, result = run(run_module, cluster, login_port=natted.port, master_name='natted',
+                         sentinel_addresses=['192.0.2.10:36379', '192.0.2.11:36379'], timeout=0.3)
+    assert failed
+    assert result['missing_sentinels'] == ['192.0.2.11:36379']
