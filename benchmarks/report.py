@@ -143,6 +143,11 @@ def seconds(value: float | None, digits: int = 1) -> str:
     return '-' if value is None else '%.*f' % (digits, value)
 
 
+def cpu_floor(run: converge.Converge) -> float | None:
+    """The least wall time the CPU seconds of ansible and the lab hosts need on this machine's cores."""
+    return None if run.cpu.lab is None else (run.cpu.ansible + run.cpu.lab) / (os.cpu_count() or 1)
+
+
 def busy(run: converge.Converge) -> float:
     """How much of the machine's cores the whole machine used during the converge, in percent."""
     return 100 * run.cpu.machine / run.wall / (os.cpu_count() or 1)
@@ -215,7 +220,7 @@ def topologies_section() -> list[str]:
 METRICS: list[tuple[str, Callable[[converge.Converge], float | None]]] = [
     ('converge', lambda r: r.wall), ('install', lambda r: r.install), ('configure', lambda r: r.configure),
     ('wait', lambda r: r.wait), ('ansible CPU', lambda r: r.cpu.ansible), ('lab hosts CPU', lambda r: r.cpu.lab),
-    ('machine CPU', lambda r: r.cpu.machine)]
+    ('machine CPU', lambda r: r.cpu.machine), ('CPU floor', cpu_floor)]
 CONVERGE_METHOD = (
     'Method: per run, `lab/lab.sh down`, then fresh containers from the bare image (`lab/lab.sh up`, not timed), then '
     '`ansible-playbook playbooks/site.yml`, timed from start to exit (converge). The phase_timer callback '
@@ -226,7 +231,8 @@ CONVERGE_METHOD = (
     'so the CPU seconds (user + system) used during the converge are given too: ansible\'s (ansible-playbook and '
     'every process it waited for, the `docker exec` clients included), the lab hosts\' (their containers\' cgroups: '
     'modules, apt and dpkg, services), the whole machine\'s (`/proc/stat`: also dockerd, containerd and any other '
-    'work), and busy, the machine\'s CPU seconds over the cores\' capacity during the converge.')
+    'work); CPU floor is (ansible + lab hosts CPU) / cores, the least time that work alone needs on this machine; '
+    'busy is the machine\'s CPU seconds over the cores\' capacity during the converge.')
 
 
 def converge_table(runs: list[converge.Converge]) -> list[str]:
@@ -242,7 +248,24 @@ def converge_section(results: Results) -> list[str]:
         lines += ['%d hosts:' % hosts, ''] + converge_table(of(results, hosts))
     rows = [[label, seconds(median(map(metric, of(results, 3)))), seconds(median(map(metric, of(results, 6)))),
              seconds(ratio(results, metric), 2)] for label, metric in METRICS]
-    return lines + ['6 hosts against 3, medians:', ''] + table(['figure', '3 hosts s', '6 hosts s', '6 / 3'], rows)
+    return lines + ['6 hosts against 3, medians:', ''] + table(['figure', '3 hosts s', '6 hosts s', '6 / 3'], rows) + cpu_note(results)
+
+
+def per_host(results: Results, hosts: int, metric: Callable[[converge.Converge], float | None]) -> float | None:
+    value = median(map(metric, of(results, hosts)))
+    return None if value is None else value / hosts
+
+
+def cpu_note(results: Results) -> list[str]:
+    """Where the converge time goes: the CPU work per host, and what sharing the cores means."""
+    figures = [per_host(results, hosts, metric) for metric in (lambda r: r.cpu.ansible, lambda r: r.cpu.lab) for hosts in (3, 6)]
+    if None in figures or ratio(results, cpu_floor) is None:
+        return []
+    return ['Per host, ansible used %.1f CPU s with 3 hosts and %.1f with 6, and the lab host itself %.1f and %.1f: the '
+            'work grows with the number of hosts, and in the lab all of it runs on the same %d cores, so the CPU floor '
+            'of 6 hosts is %.2f times that of 3. On real hosts only ansible\'s share runs on one machine (the '
+            'controller); each host\'s own share runs on that host.' % tuple(figures + [os.cpu_count() or 1, ratio(results, cpu_floor)]),
+            '']
 
 
 def rerun_section(results: Results) -> list[str]:
