@@ -478,14 +478,7 @@ def plugin_page(catalog: Catalog, plugin: dict[str, Any]) -> str:
         lines += ['## Requirements', ''] + ['- %s' % item for item in paragraphs(page, doc['requirements'])] + ['']
     title = 'Parameters' if plugin_type != 'module' else 'Options'
     lines += options_section(page, doc.get('options'), version, '##', title)
-    if doc.get('attributes'):
-        lines += ['## Attributes', ''] + table(['Attribute', 'Support', 'Description'],
-                                               attribute_rows(page, doc['attributes'])) + ['']
-    if doc.get('notes'):
-        lines += ['## Notes', ''] + ['- %s' % item for item in paragraphs(page, doc['notes'])] + ['']
-    seealso = seealso_lines(page, as_list(doc.get('seealso')))
-    if seealso:
-        lines += ['## See also', ''] + seealso + ['']
+    lines += attribute_notes_seealso(page, doc, '##')
     if plugin['examples'] and plugin['examples'].strip():
         lines += ['## Examples', ''] + fenced(plugin['examples'], 'yaml') + ['']
     if plugin['returns']:
@@ -495,6 +488,20 @@ def plugin_page(catalog: Catalog, plugin: dict[str, Any]) -> str:
     if doc.get('author'):
         lines += ['## Authors', ''] + ['- %s' % escape(str(author), False) for author in as_list(doc['author'])] + ['']
     return '\n'.join(lines).rstrip('\n') + '\n'
+
+
+def attribute_notes_seealso(page: Page, doc: dict[str, Any], level: str) -> list[str]:
+    """The Attributes, Notes and See also sections of a plugin page or a role entry point."""
+    lines: list[str] = []
+    if doc.get('attributes'):
+        lines += ['%s Attributes' % level, ''] + table(['Attribute', 'Support', 'Description'],
+                                                       attribute_rows(page, doc['attributes'])) + ['']
+    if doc.get('notes'):
+        lines += ['%s Notes' % level, ''] + ['- %s' % item for item in paragraphs(page, doc['notes'])] + ['']
+    seealso = seealso_lines(page, as_list(doc.get('seealso')))
+    if seealso:
+        lines += ['%s See also' % level, ''] + seealso + ['']
+    return lines
 
 
 def role_page(catalog: Catalog, role: dict[str, Any]) -> str:
@@ -528,14 +535,7 @@ def role_page(catalog: Catalog, role: dict[str, Any]) -> str:
         if spec.get('requirements'):
             lines += ['### Requirements', ''] + ['- %s' % item for item in paragraphs(page, spec['requirements'])] + ['']
         lines += options_section(page, spec.get('options'), version, '###', empty='This entry point has no options.')
-        if spec.get('attributes'):
-            lines += ['### Attributes', ''] + table(['Attribute', 'Support', 'Description'],
-                                                    attribute_rows(page, spec['attributes'])) + ['']
-        if spec.get('notes'):
-            lines += ['### Notes', ''] + ['- %s' % item for item in paragraphs(page, spec['notes'])] + ['']
-        seealso = seealso_lines(page, as_list(spec.get('seealso')))
-        if seealso:
-            lines += ['### See also', ''] + seealso + ['']
+        lines += attribute_notes_seealso(page, spec, '###')
         if spec.get('examples'):
             lines += ['### Examples', ''] + fenced(str(spec['examples']), 'yaml') + ['']
         if spec.get('author'):
