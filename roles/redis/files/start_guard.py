@@ -1,0 +1,305 @@
+#!/usr/bin/python3
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Start guard of a redis-server supervised by systemd (redisops.sentinel).
+
+Runs as the unit's ExecStartPre, before every start that is not the node's
+first: asks the Sentinels which node is the master of this node's group and
+makes the configuration file agree before redis-server reads it.
+
+- A majority of the Sentinels agree on another node: this node starts as its
+  replica (``replicaof`` in the configuration file).
+- They agree on this node: it starts as master only when its append-only file
+  holds what it acknowledged (or when no replica exists that could hold more).
+  Without one (persistence off, RDB snapshots only, data lost), an empty or
+  stale master would be copied by its replicas; the guard waits instead until
+  the Sentinels promote a replica, then starts as that replica's replica. When
+  none is promoted in time it refuses to start (exit 1): systemd's restart
+  policy runs the guard again.
+- No Sentinel monitors the group (refused, unknown master name): the node
+  starts with its configuration as written, at once.
+- Sentinels disagree, fail over, or do not answer: the guard waits; at the
+  timeout the node starts with its configuration as written.
+
+Usage: start_guard.py CONFIG.json. The JSON file (written by the roles, root
+only: it holds the Sentinel password) has: master_name, sentinels
+["host:port"], sentinel_password, tls {ca, cert, key} or null, me
+["host:port" this node is known as], config_file, timeout (seconds),
+interval (seconds between rounds).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shlex
+import socket
+import ssl
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+ANSWER_TIMEOUT = 1.0
+# Errors that say "nothing listens there" at once, as opposed to a timeout.
+CLOSED = (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)
+
+
+class ReplyError(Exception):
+    """An error reply (-ERR ...) from the server."""
+
+
+@dataclass(frozen=True)
+class View:
+    """What one Sentinel says of the group: the master's address, or why not."""
+    sentinel: str
+    master: str | None = None
+    failover: bool = False
+    replicas: int = 0
+    closed: bool = False    # refused / unknown master name: no Sentinel authority there
+    error: str = ''
+
+
+class Decision(NamedTuple):
+    action: str     # 'replica', 'master', 'as-written', 'wait', 'wait-empty'
+    master: str | None
+    reason: str
+
+
+def log(message: str) -> None:
+    print('redisops start guard: %s' % message, file=sys.stderr, flush=True)
+
+
+def split(address: str) -> tuple[str, int]:
+    host, _sep, port = address.rpartition(':')
+    return host.strip('[]'), int(port)
+
+
+def join(host: str, port: int | str) -> str:
+    return ('[%s]:%s' if ':' in host else '%s:%s') % (host, port)
+
+
+# --- a minimal RESP2 client: the guard runs before anything else, with the stdlib only ---
+
+def _line(stream: Any) -> bytes:
+    line = stream.readline()
+    if not line.endswith(b'\r\n'):
+        raise OSError('connection closed')
+    return line[:-2]
+
+
+def _reply(stream: Any) -> Any:
+    line = _line(stream)
+    kind, rest = line[:1], line[1:]
+    if kind == b'+':
+        return rest.decode()
+    if kind == b'-':
+        raise ReplyError(rest.decode())
+    if kind == b':':
+        return int(rest)
+    if kind == b'$':
+        size = int(rest)
+        if size < 0:
+            return None
+        data = stream.read(size + 2)
+        return data[:-2].decode()
+    if kind == b'*':
+        size = int(rest)
+        return None if size < 0 else [_reply(stream) for _dummy in range(size)]
+    raise OSError('unexpected reply %r' % line[:40])
+
+
+def _encode(*args: str) -> bytes:
+    out = [b'*%d\r\n' % len(args)]
+    for arg in args:
+        data = arg.encode()
+        out.append(b'$%d\r\n%s\r\n' % (len(data), data))
+    return b''.join(out)
+
+
+def _connect(address: str, tls: dict[str, str] | None) -> socket.socket:
+    sock = socket.create_connection(split(address), timeout=ANSWER_TIMEOUT)
+    if not tls:
+        return sock
+    context = ssl.create_default_context(cafile=tls['ca'])
+    context.check_hostname = False
+    context.load_cert_chain(tls['cert'], tls['key'])
+    return context.wrap_socket(sock)
+
+
+def sentinel_command(address: str, settings: dict[str, Any], *args: str) -> Any:
+    with _connect(address, settings.get('tls')) as sock:
+        stream = sock.makefile('rwb')
+        commands = ([('AUTH', settings['sentinel_password'])] if settings.get('sentinel_password') else []) + [args]
+        stream.write(b''.join(_encode(*command) for command in commands))
+        stream.flush()
+        replies = [_reply(stream) for _command in commands]
+        return replies[-1]
+
+
+# --- what the Sentinels say -------------------------------------------------------------------
+
+def ask(address: str, settings: dict[str, Any]) -> View:
+    try:
+        reply = sentinel_command(address, settings, 'SENTINEL', 'MASTER', settings['master_name'])
+    except ReplyError as exc:
+        unknown = 'no such master' in str(exc).lower()
+        return View(address, closed=unknown, error=str(exc))
+    except OSError as exc:
+        return View(address, closed=getattr(exc, 'errno', None) in CLOSED, error=str(exc) or type(exc).__name__)
+    state = dict(zip(reply[0::2], reply[1::2]))
+    flags = set(str(state.get('flags', '')).split(','))
+    return View(address, master=join(state['ip'], state['port']),
+                failover='failover_in_progress' in flags,
+                replicas=int(state.get('num-slaves', 0)))
+
+
+def ask_all(settings: dict[str, Any]) -> list[View]:
+    sentinels = settings['sentinels']
+    if not sentinels:
+        return []
+    with ThreadPoolExecutor(max_workers=len(sentinels)) as pool:
+        return list(pool.map(lambda address: ask(address, settings), sentinels))
+
+
+def decide(views: list[View], me: set[str], has_aof: bool) -> Decision:
+    """What to do with these answers (pure: the tests call it on tables)."""
+    if not views:
+        return Decision('as-written', None, 'no Sentinel is configured')
+    majority = len(views) // 2 + 1
+    known = [view for view in views if view.master]
+    if not known and all(view.closed for view in views):
+        return Decision('as-written', None, 'no Sentinel monitors this group (%s)'
+                        % '; '.join('%s: %s' % (view.sentinel, view.error) for view in views))
+    if any(view.failover for view in known):
+        return Decision('wait', None, 'a failover is in progress')
+    counts = Counter(view.master for view in known)
+    master, votes = counts.most_common(1)[0] if counts else (None, 0)
+    if votes < majority:
+        return Decision('wait', None, '%d of %d Sentinels needed to agree, they say %s%s' % (
+            majority, len(views), dict(counts) or 'nothing',
+            ''.join('; %s: %s' % (view.sentinel, view.error) for view in views if view.error)))
+    if master not in me:
+        return Decision('replica', master, '%d of %d Sentinels agree that %s is the master' % (votes, len(views), master))
+    replicas = max(view.replicas for view in known if view.master == master)
+    if has_aof or replicas == 0:
+        why = 'its append-only file holds what it acknowledged' if has_aof else 'no replica could hold more'
+        return Decision('master', master, '%d of %d Sentinels agree that this node is the master, and %s'
+                        % (votes, len(views), why))
+    return Decision('wait-empty', master, 'the Sentinels still name this node (%s) the master, but it has no '
+                    'append-only file: starting it would hand its %d replica(s) an empty or stale data set. '
+                    'Waiting until the Sentinels promote a replica' % (master, replicas))
+
+
+# --- the configuration file -----------------------------------------------------------------
+
+def directives(path: str) -> dict[str, list[str]]:
+    """The last value of each directive of a redis.conf (names lower-cased)."""
+    found: dict[str, list[str]] = {}
+    with open(path, encoding='utf-8') as handle:
+        for line in handle:
+            if line.strip() and not line.lstrip().startswith('#'):
+                try:
+                    words = shlex.split(line, posix=True)
+                except ValueError:
+                    continue
+                found[words[0].lower()] = words[1:]
+    return found
+
+
+def has_aof(path: str) -> bool:
+    """Whether appendonly is on and its file exists (Redis 7 / Valkey manifest, or one file before 7)."""
+    config = directives(path)
+    if [value.lower() for value in config.get('appendonly', ['no'])] != ['yes']:
+        return False
+    data = (config.get('dir') or [os.path.dirname(path)])[0]
+    name = (config.get('appendfilename') or ['appendonly.aof'])[0]
+    folder = (config.get('appenddirname') or ['appendonlydir'])[0]
+    return (os.path.isfile(os.path.join(data, folder, name + '.manifest'))
+            or os.path.isfile(os.path.join(data, name)))
+
+
+def set_replicaof(path: str, master: str | None) -> bool:
+    """Make the file say ``replicaof`` master (or nothing); True when it changed. Keeps owner and mode."""
+    with open(path, encoding='utf-8') as handle:
+        lines = handle.readlines()
+    kept = [line for line in lines if line.lower().split()[:1] not in (['replicaof'], ['slaveof'])]
+    if master:
+        host, port = split(master)
+        kept.append('replicaof %s %d\n' % (host, port))
+    if kept == lines:
+        return False
+    status = os.stat(path)
+    fd, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.redisops-guard-')
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+            handle.writelines(kept)
+        os.chmod(temp, status.st_mode & 0o7777)
+        if os.geteuid() == 0:
+            os.chown(temp, status.st_uid, status.st_gid)
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+    return True
+
+
+# --- the guard --------------------------------------------------------------------------------
+
+def apply(decision: Decision, config_file: str) -> None:
+    if decision.action == 'replica':
+        changed = set_replicaof(config_file, decision.master)
+        log('%s: starting as its replica%s' % (decision.reason, ' (replicaof written)' if changed else ''))
+    elif decision.action == 'master':
+        changed = set_replicaof(config_file, None)
+        log('%s: starting as master%s' % (decision.reason, ' (replicaof removed)' if changed else ''))
+    else:
+        log('%s: starting with %s as written' % (decision.reason, config_file))
+
+
+def guard(settings: dict[str, Any]) -> int:
+    """Decide, wait while undecided; 0 to let redis-server start, 1 to refuse."""
+    deadline = time.monotonic() + float(settings['timeout'])
+    me = {join(*split(address)) for address in settings['me']}
+    last = ''
+    while True:
+        decision = decide(ask_all(settings), me, has_aof(settings['config_file']))
+        if decision.action in ('replica', 'master', 'as-written'):
+            apply(decision, settings['config_file'])
+            return 0
+        if decision.reason != last:
+            log(decision.reason)
+            last = decision.reason
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(float(settings.get('interval', 1.0)))
+    if decision.action == 'wait-empty':
+        log('no replica was promoted within %ss: refusing to start as an empty master. Find out why the '
+            'Sentinels cannot fail over (quorum, replica-priority, links), or run playbooks/recover.yml'
+            % settings['timeout'])
+        return 1
+    apply(Decision('as-written', None, 'no Sentinel verdict within %ss (%s)' % (settings['timeout'], decision.reason)),
+          settings['config_file'])
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        log('usage: %s CONFIG.json' % argv[0])
+        return 2
+    try:
+        with open(argv[1], encoding='utf-8') as handle:
+            settings = json.load(handle)
+    except FileNotFoundError:
+        # The roles write it after the node's first start: until then, start as written.
+        log('%s does not exist yet: starting as written' % argv[1])
+        return 0
+    return guard(settings)
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
