@@ -101,7 +101,9 @@ groups:
     nodes:
       description:
         - Per data node, its address, reachable, error, role, master (the address it replicates
-          from), master_link_status, offset and lag_bytes (behind the agreed master).
+          from), master_link_status, offset, lag_bytes (behind the agreed master) and
+          latest_fork_usec (how long its last fork took, from C(INFO stats); Sentinel's
+          down-after should stay well above it).
       type: list
       elements: dict
 summary:
@@ -189,12 +191,13 @@ def ask_node(params: dict[str, Any], address: str) -> dict[str, Any]:
     client = connect(node_params, host, port)
     try:
         state = replication_state(client.info('replication'))
+        fork_usec = int(client.info('stats').get('latest_fork_usec', 0))
     except RETRYABLE_ERRORS as exc:
         row['error'] = describe_error(exc)
         return row
     finally:
         client.close()
-    row.update(reachable=True, role=state.get('role'))
+    row.update(reachable=True, role=state.get('role'), latest_fork_usec=fork_usec)
     if row['role'] == 'slave':
         row.update(master=format_address(state.get('master_host', '?'), state.get('master_port', 0)),
                    master_link_status=state.get('master_link_status'),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ansible_collections.redisops.sentinel.plugins.modules import topology_info
 
-from conftest import MASTER_NAME
+from conftest import MASTER_NAME, wait_for
 
 
 def sentinels(cluster):
@@ -55,3 +55,17 @@ def test_unknown_group_and_no_sentinel(run_module, cluster, closed_port):
 def test_bad_address_is_rejected(run_module):
     failed, result = run_module(topology_info.main, dict(sentinels=['127.0.0.1:99999']))
     assert failed and 'port must be between 1 and 65535' in result['msg']
+
+
+def test_reports_the_masters_last_fork_time(run_module, nodes):
+    master = nodes.server()
+    sentinel = nodes.sentinel(master, quorum=1)
+    client = master.client()
+    client.bgsave()
+    wait_for(lambda: client.info('persistence')['rdb_bgsave_in_progress'] == 0, 'the snapshot to finish')
+    forked = client.info('stats')['latest_fork_usec']
+    client.close()
+    failed, result = run_module(topology_info.main, dict(sentinels=[sentinel.address]))
+    assert not failed, result['msg']
+    (node,) = result['groups'][0]['nodes']
+    assert forked > 0 and node['latest_fork_usec'] == forked
