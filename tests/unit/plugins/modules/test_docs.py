@@ -12,16 +12,19 @@ import pytest
 import yaml
 
 from ansible_collections.redisops.sentinel.plugins.modules import (
-    redis_acl, redis_config, replica_wait, sentinel_failover, sentinel_monitor, sentinel_wait, topology_info)
+    recover_info, redis_acl, redis_config, redis_replicaof, replica_wait, sentinel_failover, sentinel_monitor,
+    sentinel_wait, topology_info)
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
 WAIT_MODULES = {'redisops.sentinel.replica_wait': replica_wait, 'redisops.sentinel.sentinel_wait': sentinel_wait}
 # The modules that manage settings show them in diff mode.
 SETTINGS_MODULES = {'redisops.sentinel.redis_acl': redis_acl,
                     'redisops.sentinel.redis_config': redis_config,
+                    'redisops.sentinel.redis_replicaof': redis_replicaof,
                     'redisops.sentinel.sentinel_monitor': sentinel_monitor}
 MODULES = dict(WAIT_MODULES, **SETTINGS_MODULES, **{'redisops.sentinel.topology_info': topology_info,
-                                                    'redisops.sentinel.sentinel_failover': sentinel_failover})
+                                                    'redisops.sentinel.sentinel_failover': sentinel_failover,
+                                                    'redisops.sentinel.recover_info': recover_info})
 
 
 @pytest.fixture(scope='module')
