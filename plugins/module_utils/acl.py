@@ -10,17 +10,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ansible_collections.redisops.sentinel.plugins.module_utils.validate import acl_refused_rule
+
 MASK = '********'
-# Words of `rules` handled by other options: enabled, nopass and passwords.
-_STATE_WORDS = ('on', 'off', 'reset')
-_PASSWORD_WORDS = ('nopass', 'resetpass')
-# First characters of the password modifiers: >add <remove #add-hash !remove-hash.
-_PASSWORD_PREFIXES = ('>', '<', '#', '!')
 # ACL GETUSER flags that are options of their own here.
 _OWN_FLAGS = ('on', 'off', 'nopass')
 _CATEGORY = re.compile(r'^[+-]@')
-# Redis refuses user names with spaces or NUL; control characters would not survive redis.conf.
-_NAME = re.compile(r'^[^\s\x00-\x1f\x7f]+$')
 
 
 def password_hash(password: str) -> str:
@@ -44,24 +39,17 @@ def rule_words(rules: Any) -> list[str]:
 
 
 def rules_error(words: list[str]) -> str | None:
-    """Why ``words`` may not be given as rules, without quoting a word that may be a password."""
-    for word in words:
-        bare = word.lstrip('(').lower()
-        if bare in _STATE_WORDS:
-            return ("holds %r: the module starts every user from 'reset' and sets on or off from enabled"
-                    % word)
-        if bare in _PASSWORD_WORDS:
-            return 'holds %r: use nopass and passwords instead' % word
-        if bare.startswith(_PASSWORD_PREFIXES):
-            return ('holds a password rule (a word starting with >, <, # or !): give the passwords in '
-                    'passwords, which Ansible keeps out of its output and logs')
-    return None
-
-
-def name_error(name: str) -> str | None:
-    if _NAME.match(name):
+    """Why ``words`` may not be given as the module's rules, without quoting a word that may be a password."""
+    refused = acl_refused_rule(words)
+    if refused is None:
         return None
-    return '%r is not a valid ACL user name: it must be non-empty, without spaces or control characters' % name
+    kind, word = refused
+    if kind == 'state':
+        return "holds %r: the module starts every user from 'reset' and sets on or off from enabled" % word
+    if kind == 'password_word':
+        return 'holds %r: use nopass and passwords instead' % word
+    return ('holds a password rule (a word starting with >, <, # or !): give the passwords in '
+            'passwords, which Ansible keeps out of its output and logs')
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

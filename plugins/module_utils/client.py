@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.tls import TlsSettings, tls_param_errors
+from ansible_collections.redisops.sentinel.plugins.module_utils.validate import is_port
 
 try:
     import redis
@@ -68,7 +69,7 @@ def wait_argument_spec() -> dict[str, dict[str, Any]]:
 
 
 def port_error(name: str, port: int | None) -> str | None:
-    if port is None or 1 <= port <= 65535:
+    if port is None or is_port(port):
         return None
     return '%s must be between 1 and 65535, got %d' % (name, port)
 

@@ -16,7 +16,6 @@ from typing import Any, Sequence
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import AddressMatcher, format_address
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import ResponseError
 
-MASTER_NAME_RE = re.compile(r'^[A-Za-z0-9._-]+$')
 NO_SUCH_MASTER = 'no such master with that name'
 MASTER_DOWN_FLAGS = ('s_down', 'o_down', 'failover_in_progress')
 REPLICA_DOWN_FLAGS = ('s_down', 'disconnected')

@@ -70,7 +70,8 @@ options:
         description:
           - Name of the user, case-sensitive. C(default) is the user of clients that do not log in with a
             name (and the one C(requirepass) sets the password of).
-          - Must not be empty or hold spaces or control characters.
+          - Must not be empty or hold white space, quotes or control characters (Redis writes the name
+            unquoted into its configuration and ACL files, which would no longer parse).
         type: str
         required: true
       state:
@@ -249,12 +250,13 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.acl import (
-    UserState, absent_lines, name_error, password_hash, redact, rule_words, rules_error)
+    UserState, absent_lines, password_hash, redact, rule_words, rules_error)
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import format_address
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     REDIS_PORT, RETRYABLE_ERRORS, ResponseError, connect, connection_argument_spec, connection_param_errors,
     ensure_redis_library, fail_on_param_errors)
 from ansible_collections.redisops.sentinel.plugins.module_utils.tls import tls_hint
+from ansible_collections.redisops.sentinel.plugins.module_utils.validate import acl_user_name_error
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
 
 try:
@@ -337,7 +339,7 @@ def wanted_users(params: dict[str, Any]) -> tuple[list[WantedUser], list[str]]:
     for index, raw in enumerate(params['users']):
         name = raw['name']
         label = 'users[%d] (%s)' % (index, name)
-        problem = name_error(name)
+        problem = acl_user_name_error(name)
         if problem:
             errors.append('users[%d]: %s' % (index, problem))
             continue

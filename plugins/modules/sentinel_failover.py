@@ -266,7 +266,6 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.replication impo
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import (
     MASTER_DOWN_FLAGS,
-    MASTER_NAME_RE,
     REPLICA_DOWN_FLAGS,
     is_healthy,
     observe,
@@ -274,6 +273,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import 
     sentinel_master,
     sentinel_replicas,
 )
+from ansible_collections.redisops.sentinel.plugins.module_utils.validate import MASTER_NAME_CHARACTERS, is_master_name
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import Check, describe_error, poll_until
 
 PRIORITY = 'replica-priority'
@@ -320,8 +320,8 @@ def optional_address(params: dict[str, Any], key: str, errors: list[str]) -> Add
 def parse_options(params: dict[str, Any]) -> tuple[Options, list[str]]:
     """The parsed options, and the problems with them."""
     errors = common_param_errors(params)
-    if not MASTER_NAME_RE.match(params['name']):
-        errors.append('name may only contain letters, digits, ".", "_" and "-", got %r' % params['name'])
+    if not is_master_name(params['name']):
+        errors.append('name may only contain %s, got %r' % (MASTER_NAME_CHARACTERS, params['name']))
     texts = params['sentinels'] or [format_address(params['login_host'], params['login_port'])]
     sentinels = parse_address_list(texts, params['login_port'], 'sentinels', errors)
     target = optional_address(params, 'target', errors)

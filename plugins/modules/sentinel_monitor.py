@@ -233,8 +233,10 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     REDIS_PORT, RETRYABLE_ERRORS, SENTINEL_PORT, ResponseError, connect, connection_argument_spec,
     connection_param_errors, ensure_redis_library, fail_on_param_errors, port_error)
 from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import (
-    MASTER_NAME_RE, node_address, sentinel_master)
+    node_address, sentinel_master)
 from ansible_collections.redisops.sentinel.plugins.module_utils.tls import tls_hint
+from ansible_collections.redisops.sentinel.plugins.module_utils.validate import (
+    MASTER_NAME_CHARACTERS, is_master_name, survives_unquoted)
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
 
 # Module option -> SENTINEL SET option, for the values SENTINEL MASTER reports.
@@ -244,8 +246,6 @@ TUNABLES = {'quorum': 'quorum', 'down_after_milliseconds': 'down-after-milliseco
 CREDENTIALS = {'auth_user': 'auth-user', 'auth_pass': 'auth-pass'}
 SET_OPTIONS = dict(TUNABLES, **CREDENTIALS)
 MASK = '********'
-# Sentinel writes auth-user and auth-pass unquoted: with these its file no longer parses.
-UNSAFE_CONFIG_VALUE = re.compile(r'[\s"\']')
 # Redis's isspace() and the characters that end an unquoted word (sdssplitargs).
 _BLANKS = b' \t\n\r\x0b\x0c'
 _WORD_ENDS = (b'', b' ', b'\n', b'\r', b'\t')
@@ -302,13 +302,13 @@ def param_errors(params: dict[str, Any]) -> list[str]:
     error = port_error('master_port', params['master_port'])
     if error:
         errors.append(error)
-    if not MASTER_NAME_RE.match(params['name']):
-        errors.append('name may only contain letters, digits, ".", "_" and "-", got %r' % params['name'])
+    if not is_master_name(params['name']):
+        errors.append('name may only contain %s, got %r' % (MASTER_NAME_CHARACTERS, params['name']))
     errors += ['%s must be at least 1, got %d' % (option, params[option])
                for option in TUNABLES if params[option] is not None and params[option] < 1]
     errors += ['%s must not contain white space or quotes: Sentinel writes it unquoted when it rewrites '
                'its configuration file, which then no longer parses, so Sentinel could not restart' % option
-               for option in CREDENTIALS if UNSAFE_CONFIG_VALUE.search(params[option] or '')]
+               for option in CREDENTIALS if not survives_unquoted(params[option] or '')]
     if params['reset'] and params['state'] == 'absent':
         errors.append('reset needs state=present: the group is removed, there is nothing to reset')
     return errors

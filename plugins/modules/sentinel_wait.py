@@ -295,7 +295,6 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.probe import probe
 from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import (
-    MASTER_NAME_RE,
     REPLICA_DOWN_FLAGS,
     SENTINEL_DOWN_FLAGS,
     SentinelExpectation,
@@ -306,6 +305,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import 
     observe,
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.tls import TlsSettings
+from ansible_collections.redisops.sentinel.plugins.module_utils.validate import MASTER_NAME_CHARACTERS, is_master_name
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import WaitOutcome, conclude, poll_until
 
 
@@ -380,9 +380,8 @@ def build_expectation(params: dict[str, Any]) -> tuple[SentinelExpectation, list
     error = port_error('master_port', params['master_port'])
     if error:
         errors.append(error)
-    if not MASTER_NAME_RE.match(params['master_name']):
-        errors.append('master_name may only contain letters, digits, ".", "_" and "-", got %r'
-                      % params['master_name'])
+    if not is_master_name(params['master_name']):
+        errors.append('master_name may only contain %s, got %r' % (MASTER_NAME_CHARACTERS, params['master_name']))
     replicas = parse_address_list(params['replica_addresses'], params['master_port'], 'replica_addresses', errors)
     sentinels = parse_address_list(params['sentinel_addresses'], params['login_port'], 'sentinel_addresses', errors)
     replica_count = expected_count(params, 'replica_count', 'replica_addresses', errors)
