@@ -8,6 +8,7 @@ the application's certificate."""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,68 @@ def test_tls_example(factory, tls_files: TlsFiles):
                             '/etc/myapp/redis-client.crt': tls_files.client_cert,
                             '/etc/myapp/redis-client.key': tls_files.client_key}), [sentinel])
     assert master.client().get('app:greeting') == 'hello'
+
+
+SECURE_PAGE = PAGE.with_name('secure-setup.md')
+
+
+def sh_block(page: Path, first_line: str) -> str:
+    blocks = [block for block in re.findall(r'```sh\n(.*?)```', page.read_text(encoding='utf-8'), re.S)
+              if block.startswith(first_line)]
+    assert len(blocks) == 1, '%s has %d sh blocks starting with %r' % (page, len(blocks), first_line)
+    return blocks[0]
+
+
+def replaced(code: str, values: dict[str, str]) -> str:
+    for old, new in values.items():
+        assert old in code, '%r is no longer in %s' % (old, SECURE_PAGE)
+        code = code.replace(old, new)
+    return code
+
+
+def bash(script: str, cwd: Path, stdin: str = '') -> str:
+    result = subprocess.run(['bash', '-c', 'set -euo pipefail\n' + script], cwd=str(cwd), input=stdin,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_secure_setup_certificates_and_runbook_functions(factory, tmp_path):
+    """The OpenSSL recipe issues certificates a TLS master, its replica and a Sentinel accept from
+    each other, and the runbook's server() and sentinel() functions reach them with TLS and ACL."""
+    bash(replaced(sh_block(SECURE_PAGE, 'mkdir -p tls'),
+                  {'redis1:10.0.0.11 redis2:10.0.0.12 redis3:10.0.0.13': 'redis1:127.0.0.1 redis2:127.0.0.1'}),
+         tmp_path)
+    tls = tmp_path / 'tls'
+
+    def tls_lines(host: str) -> list[str]:
+        return ['tls-cert-file %s/%s.crt' % (tls, host), 'tls-key-file %s/%s.key' % (tls, host),
+                'tls-ca-cert-file %s/ca.crt' % tls, 'tls-auth-clients yes', 'tls-replication yes']
+
+    admin = {'ssl': True, 'ssl_ca_certs': str(tls / 'ca.crt'), 'ssl_certfile': str(tls / 'redis1.crt'),
+             'ssl_keyfile': str(tls / 'redis1.key'), 'username': 'admin', 'password': ADMIN_PASSWORD}
+    master = start(factory, 'redis', tls_lines('redis1') + acl_lines(), admin, True)
+    replica = start(factory, 'redis', tls_lines('redis2') + acl_lines() + [
+        'replicaof 127.0.0.1 %d' % master.port, 'masteruser admin', 'masterauth %s' % ADMIN_PASSWORD], admin, True)
+    wait_for(lambda: replica.client().info('replication')['master_link_status'] == 'up',
+             'the replica to link to the master with its certificate')
+    sentinel = start(factory, 'sentinel', tls_lines('redis1') + [
+        'requirepass "%s"' % SENTINEL_PASSWORD, 'sentinel monitor %s 127.0.0.1 %d 1' % (MASTER_NAME, master.port),
+        'sentinel auth-user %s admin' % MASTER_NAME, 'sentinel auth-pass %s %s' % (MASTER_NAME, ADMIN_PASSWORD)],
+        dict(admin, username=None, password=SENTINEL_PASSWORD), True)
+    wait_for(lambda: sentinel_follows(sentinel, master), 'the TLS Sentinel to follow the master')
+
+    functions = replaced(sh_block(SECURE_PAGE, "read -rs -p 'admin password: '"), {
+        '/etc/redis/tls/ca.crt': str(tls / 'ca.crt'), '/etc/redis/tls/redis.crt': str(tls / 'redis2.crt'),
+        '/etc/redis/tls/redis.key': str(tls / 'redis2.key'),
+        '-p 6379': '-p %d' % master.port, '-p 26379': '-p %d' % sentinel.port})
+    output = bash(functions + '\n'.join([
+        'server SET docs:key value', 'server INFO replication',
+        'sentinel SENTINEL GET-MASTER-ADDR-BY-NAME %s' % MASTER_NAME,
+        'sentinel SENTINEL CKQUORUM %s' % MASTER_NAME]), tmp_path, '%s\n%s\n' % (ADMIN_PASSWORD, SENTINEL_PASSWORD))
+    # The two echo lines after read come first.
+    lines = [line.rstrip('\r') for line in output.splitlines() if line.strip()]
+    assert lines[0] == 'OK', output
+    assert 'role:master' in lines and 'connected_slaves:1' in lines, output
+    assert str(master.port) in lines, output
+    assert lines[-1].startswith('OK 1 usable Sentinels'), output
