@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.redisops.sentinel.plugins.action import preflight
 from ansible_collections.redisops.sentinel.plugins.modules import (
     recover_info, redis_acl, redis_config, redis_replicaof, replica_wait, sentinel_failover, sentinel_monitor,
     sentinel_wait, topology_info)
@@ -24,7 +25,9 @@ SETTINGS_MODULES = {'redisops.sentinel.redis_acl': redis_acl,
                     'redisops.sentinel.sentinel_monitor': sentinel_monitor}
 MODULES = dict(WAIT_MODULES, **SETTINGS_MODULES, **{'redisops.sentinel.topology_info': topology_info,
                                                     'redisops.sentinel.sentinel_failover': sentinel_failover,
-                                                    'redisops.sentinel.recover_info': recover_info})
+                                                    'redisops.sentinel.recover_info': recover_info,
+                                                    # An action plugin: its options are checked there.
+                                                    'redisops.sentinel.preflight': preflight})
 
 
 @pytest.fixture(scope='module')
