@@ -158,11 +158,6 @@ class Host:
     def master_name(self) -> str:
         return self.get('redis_master_name', DEFAULT_MASTER_NAME)
 
-    def announced(self) -> tuple[str | None, Any]:
-        """The address and port others reach the server at (announced, else bound)."""
-        return (self.get('redis_announce_ip') or self.address,
-                self.get('redis_announce_port') or self.get('redis_port'))
-
     def held_addresses(self) -> frozenset | None:
         """The addresses of the host from its facts; None when the facts were not gathered."""
         if 'all_ipv4_addresses' not in self.facts and 'all_ipv6_addresses' not in self.facts:
@@ -181,9 +176,8 @@ class Host:
 @dataclass(frozen=True)
 class MasterGroup:
     name: str
-    # The bootstrap master's address (None: not known here) and port.
+    # The bootstrap master's address (None: not known here).
     host: str | None
-    port: Any
     members: tuple  # data hosts of the group, the bootstrap master first
 
 
@@ -195,7 +189,7 @@ def check(inventory: Inventory, spec: Mapping[str, Any], is_file: Callable[[str]
     controller path is a file the roles can copy.
     """
     problems, warnings = _Notes(), _Notes()
-    hosts = _hosts(inventory, spec, problems)
+    hosts = _hosts(inventory, ArgumentSpecValidator(dict(spec)), problems)
     for host in hosts.values():
         _check_host(host, is_file, problems, warnings)
     _check_shared(hosts, problems)
@@ -209,7 +203,7 @@ def check(inventory: Inventory, spec: Mapping[str, Any], is_file: Callable[[str]
 
 # The hosts and their settings.
 
-def _hosts(inventory: Inventory, spec: Mapping[str, Any], problems: _Notes) -> dict[str, Host]:
+def _hosts(inventory: Inventory, validator: ArgumentSpecValidator, problems: _Notes) -> dict[str, Host]:
     names = list(inventory.play_hosts)
     for role in ROLES:
         names += [name for name in inventory.groups.get(GROUPS[role]) or [] if name not in names]
@@ -219,7 +213,7 @@ def _hosts(inventory: Inventory, spec: Mapping[str, Any], problems: _Notes) -> d
         roles = {role for role in ROLES if name in (inventory.groups.get(GROUPS[role]) or [])}
         if inventory.play_role and name in inventory.play_hosts:
             roles.add(inventory.play_role)
-        settings = _validated(name, variables, spec, problems)
+        settings = _validated(name, variables, validator, problems)
         os_vars = {key: value for key, value in variables.items() if key.startswith('__redis_')}
         sentinels = inventory.groups.get(GROUPS['sentinel']) or variables.get('redis_sentinel_expected_sentinels') or []
         hosts[name] = Host(name, settings, frozenset(roles), dict(variables.get('ansible_facts') or {}), os_vars,
@@ -227,10 +221,12 @@ def _hosts(inventory: Inventory, spec: Mapping[str, Any], problems: _Notes) -> d
     return hosts
 
 
-def _validated(host: str, variables: Mapping[str, Any], spec: Mapping[str, Any], problems: _Notes) -> dict[str, Any]:
+def _validated(host: str, variables: Mapping[str, Any], validator: ArgumentSpecValidator,
+               problems: _Notes) -> dict[str, Any]:
     """The settings coerced to their documented types; an invalid one is reported and left out."""
+    spec = validator.argument_spec
     params = {key: value for key, value in variables.items() if key in spec and value is not None}
-    result = ArgumentSpecValidator(dict(spec)).validate(params)
+    result = validator.validate(params)
     if not result.error_messages:
         return dict(result.validated_parameters)
     # The validator's messages may quote a value: never a secret's.
@@ -302,9 +298,9 @@ def _check_address(host: Host, problems: _Notes) -> None:
                      'to the address the other Redis hosts use to reach this one.', host.name)
         return
     if host.holds(address) is False:
-        problems.add('redis_address %s is not an address of this host (it has %s): the services bind it, so they '
-                     'could not start. Set redis_address to this host\'s address on the Redis network; behind NAT '
-                     'keep it local and put the address the others reach it at in redis_announce_ip.'
+        problems.add('redis_address %s is not an address of this host (it has %s). Set redis_address to this '
+                     'host\'s address on the Redis network, which the services bind; behind NAT keep it local and '
+                     'put the address the others reach it at in redis_announce_ip.'
                      % (address, _address_list(host.held_addresses() or frozenset())), host.name)
     binds = (host.get('redis_bind', []) if host.is_data else []) + \
         (host.get('redis_sentinel_bind', []) if 'sentinel' in host.roles else [])
@@ -441,7 +437,7 @@ def _check_sentinel_host(host: Host, problems: _Notes, warnings: _Notes) -> None
     if down_after is not None and 0 < down_after < SAFE_DOWN_AFTER_MS:
         warnings.add('redis_sentinel_down_after_milliseconds is %d: below %d ms, a fork (RDB snapshot, AOF rewrite) or '
                      'a slow disk can stall a healthy master past down-after, and the Sentinels then fail it over. '
-                     'Use %d or more, and more than the master\'s latest_fork_usec (INFO persistence).'
+                     'Use %d or more, and more than the master\'s latest_fork_usec (INFO stats).'
                      % (down_after, SAFE_DOWN_AFTER_MS, SAFE_DOWN_AFTER_MS), host.name)
 
 
@@ -496,18 +492,17 @@ def _master_groups(hosts: dict[str, Host], groups: Mapping[str, list[str]]) -> l
     data = [host for host in hosts.values() if host.is_data]
     found = []
     for master in masters:
-        address, port = master.announced()
+        address = master.get('redis_announce_ip') or master.address
         members = (master,) + tuple(h for h in data if h is not master and h.master_name == master.master_name
                                     and h.name not in (groups.get(GROUPS['master']) or []))
-        found.append(MasterGroup(master.master_name, address, port, members))
+        found.append(MasterGroup(master.master_name, address, members))
     if masters:
         return found
     seen = {}
     for host in hosts.values():
         if host.roles & {'replica', 'sentinel'} and host.master_name not in seen:
             members = tuple(h for h in data if h.master_name == host.master_name)
-            seen[host.master_name] = MasterGroup(host.master_name, host.settings.get('redis_master_host'),
-                                                 host.get('redis_master_port'), members)
+            seen[host.master_name] = MasterGroup(host.master_name, host.settings.get('redis_master_host'), members)
     return list(seen.values())
 
 

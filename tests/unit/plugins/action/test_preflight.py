@@ -157,8 +157,8 @@ def test_an_address_the_host_does_not_hold_is_refused():
     inventory = lab()
     inventory.hosts['h2']['redis_address'] = '10.0.0.99'
     found = run(inventory)
-    assert ("h2: redis_address 10.0.0.99 is not an address of this host (it has 10.0.0.2): the services bind it, so "
-            "they could not start.") in text(found.problems)
+    assert ("h2: redis_address 10.0.0.99 is not an address of this host (it has 10.0.0.2). Set redis_address to "
+            "this host's address on the Redis network, which the services bind") in text(found.problems)
     assert 'put the address the others reach it at in redis_announce_ip' in text(found.problems)
 
 
@@ -277,7 +277,7 @@ def test_a_short_down_after_is_a_warning_only():
     assert found.warnings == [
         "h1, h2, h3: redis_sentinel_down_after_milliseconds is 500: below 1000 ms, a fork (RDB snapshot, AOF "
         "rewrite) or a slow disk can stall a healthy master past down-after, and the Sentinels then fail it over. "
-        "Use 1000 or more, and more than the master's latest_fork_usec (INFO persistence)."]
+        "Use 1000 or more, and more than the master's latest_fork_usec (INFO stats)."]
 
 
 @pytest.mark.parametrize('save, lost', [
@@ -427,3 +427,46 @@ def test_the_plugin_fails_with_every_problem_and_no_secret(tmp_path):
     assert result['problems'][2].startswith('h1, h2, h3: redis_password contains white space or a quote.')
     assert result['problems'][3].startswith('h2: redis_master_host 10.0.0.2:70001 is this host itself')
     assert 'two words' not in json.dumps(result)
+
+
+ROLE_PLAYS = """
+- hosts: redis_master:redis_replica
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: redisops.sentinel.redis
+        tasks_from: preflight.yml
+- hosts: redis_replica
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: redisops.sentinel.redis
+        tasks_from: preflight.yml
+      vars:
+        _redis_preflight_role: replica
+- hosts: redis_sentinel
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: redisops.sentinel.redis
+        tasks_from: preflight.yml
+      vars:
+        _redis_preflight_role: sentinel
+"""
+CHECK_TASK = 'TASK [redisops.sentinel.redis : Check the whole inventory before changing any host]'
+
+
+def test_the_roles_check_only_plays_with_hosts_not_checked_yet(tmp_path):
+    """The public roles' include: once per run for the hosts a play brings, not again for a play
+    whose hosts an earlier play checked."""
+    inventory = inventory_file()
+    inventory['redis_sentinel']['hosts']['h4'] = {'redis_address': '10.0.0.4'}
+    (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
+    (tmp_path / 'playbook.yml').write_text(ROLE_PLAYS)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / 'playbooks/collections'), ANSIBLE_NOCOLOR='1')
+    output = subprocess.run([str(Path(sys.executable).parent / 'ansible-playbook'), '-i',
+                             str(tmp_path / 'inventory.yml'), str(tmp_path / 'playbook.yml')],
+                            check=True, env=env, capture_output=True, text=True, cwd=tmp_path).stdout
+    outcomes = [chunk.split('\n')[1].split()[0] for chunk in output.split(CHECK_TASK)[1:]]
+    # Play 1 checks h1-h3; play 2 (h2, h3) was checked; play 3 brings h4.
+    assert outcomes == ['ok:', 'skipping:', 'ok:'], output
