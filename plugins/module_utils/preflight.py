@@ -337,9 +337,9 @@ def _check_acl(host: Host, problems: _Notes) -> None:
                 for user in _acl_users(host) if 'password' not in user]
     if missing:
         problems.add('ACL mode is on: set %s.' % ', '.join(missing), host.name)
-    names = [host.get(name, '') for name in ('redis_acl_admin_user', 'redis_acl_replication_user',
-                                              'redis_acl_sentinel_user')]
-    names += ['default'] + [str(user.get('name', '')) for user in _acl_users(host)]
+    roles_users = ('redis_acl_admin_user', 'redis_acl_replication_user', 'redis_acl_sentinel_user')
+    names = [host.get(name, '') for name in roles_users] + ['default']
+    names += [str(user.get('name', '')) for user in _acl_users(host)]
     for name in names:
         error = acl_user_name_error(name)
         if error:
@@ -474,10 +474,10 @@ def _check_servers_of_machines(hosts: dict[str, Host], problems: _Notes) -> None
                          'redis_port.' % (endpoint, ', '.join(names)))
     for (address, instance), names in instances.items():
         if len(names) > 1:
+            which = '' if instance else ' (the default server)'
             problems.add("Two servers of the inventory on %s have redis_instance %r%s (%s): they would share one "
                          "unit, configuration file and data directory. Give every server but one on a host its own "
-                         "redis_instance (e.g. the port)." % (address, instance, ' (the default server)'
-                                                               if not instance else '', ', '.join(names)))
+                         "redis_instance (e.g. the port)." % (address, instance, which, ', '.join(names)))
     for host in hosts.values():
         port = host.get('redis_sentinel_port')
         if 'sentinel' in host.roles and host.address and _endpoint(host.address, port) in endpoints:

@@ -26,6 +26,9 @@ description:
   - Returns warnings, without failing, for a C(redis_sentinel_down_after_milliseconds) below
     1000 and for data nodes without AOF (C(redis_appendonly=false)).
   - The rules are those the modules apply to the same values (C(plugins/module_utils/validate.py)).
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
   action:
     support: full
