@@ -11,12 +11,15 @@ from typing import Any
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.redisops.sentinel.plugins.module_utils.preflight import GROUPS, ROLES, SECRETS, Inventory, check
+from ansible_collections.redisops.sentinel.plugins.module_utils.preflight import (
+    GROUPS, ROLES, SECRETS, Inventory, check)
 
 # plugins/action/preflight.py -> the collection's root.
 ROLE_DIR = Path(__file__).resolve().parents[2] / 'roles' / 'redis'
 # Variables read from a host besides the internal role's settings.
 EXTRA_VARIABLES = ('redis_sentinel_expected_sentinels',)
+# Variables that hold secrets: a templating error may quote their source, so it is not shown.
+WITH_SECRETS = SECRETS + ('redis_acl_users',)
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -30,27 +33,30 @@ class ActionModule(ActionBase):
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
-        task_vars = task_vars or {}
         role = self.validate_argument_spec(argument_spec=argument_spec())[1]['role']
         spec = self._load_yaml(ROLE_DIR / 'meta' / 'argument_specs.yml')['argument_specs']['main']['options']
+        inventory = self._inventory(task_vars or {}, spec, role)
+        findings = check(inventory, spec, self._is_file)
+        result.update(changed=False, checked_hosts=list(inventory.hosts))
+        if findings.warnings:
+            result['warnings'] = result.get('warnings', []) + findings.warnings
+        if findings.problems:
+            result.update(failed=True, problems=findings.problems,
+                          msg='The inventory has %d problem(s); no host was changed. Fix them and run again.'
+                              % len(findings.problems))
+        return result
+
+    def _inventory(self, task_vars: dict[str, Any], spec: dict[str, Any], role: str | None) -> Inventory:
+        """The hosts of the topology groups and of the play, each with its variables as the roles see them."""
         defaults = self._load_yaml(ROLE_DIR / 'defaults' / 'main.yml', templates=True) or {}
         role_vars = self._load_yaml(ROLE_DIR / 'vars' / 'main.yml', templates=True) or {}
         groups = {group: list(task_vars.get('groups', {}).get(group) or []) for group in GROUPS.values()}
         play_hosts = list(task_vars.get('ansible_play_hosts_all') or [])
         names = list(dict.fromkeys(play_hosts + [name for group in groups.values() for name in group]))
-        hostvars = task_vars['hostvars']
-        problems: list[str] = []
-        table = {name: self._host_variables(name, hostvars, (defaults, role_vars), spec, problems) for name in names}
-        findings = check(Inventory(table, groups, play_hosts, role), spec, self._is_file)
-        problems += findings.problems
-        result.update(changed=False, checked_hosts=names)
-        if findings.warnings:
-            result['warnings'] = result.get('warnings', []) + findings.warnings
-        if problems:
-            result.update(failed=True, problems=problems,
-                          msg='The inventory has %d problem(s); no host was changed. Fix them and run again.'
-                              % len(problems))
-        return result
+        unusable: dict[str, list[str]] = {name: [] for name in names}
+        table = {name: self._host_variables(name, task_vars['hostvars'], (defaults, role_vars), spec, unusable[name])
+                 for name in names}
+        return Inventory(table, groups, play_hosts, role, unusable)
 
     def _load_yaml(self, path: Path, templates: bool = False) -> Any:
         """A YAML file of the role; ``templates``: its strings may be templated (role defaults)."""
@@ -62,10 +68,11 @@ class ActionModule(ActionBase):
             return self._loader.load_from_file(str(path))
 
     def _host_variables(self, name: str, hostvars: Any, role: tuple[dict[str, Any], dict[str, Any]],
-                        spec: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+                        spec: dict[str, Any], unusable: list[str]) -> dict[str, Any]:
         """The host's settings as the roles see them: the internal role's defaults under the host's own
         variables, its vars/main.yml above, templated with them. A default that cannot be templated here
-        (it needs facts this host has not gathered) is left unknown."""
+        (it needs facts this host has not gathered) is left unknown; the host's own variables that
+        cannot be templated are added to ``unusable``."""
         own = hostvars.raw_get(name)
         facts = dict(own.get('ansible_facts') or {})
         defaults, role_vars = role
@@ -83,8 +90,8 @@ class ActionModule(ActionBase):
                 values[key] = templar.template(context[key])
             except AnsibleError as exc:
                 if key in own:
-                    problems.append('%s: %s could not be templated: %s'
-                                    % (name, key, 'it is a secret' if key in SECRETS else exc.message))
+                    unusable.append('%s could not be templated: %s'
+                                    % (key, '(not shown: it holds secrets)' if key in WITH_SECRETS else exc.message))
         if 'redis_address' not in own and not {'default_ipv4', 'all_ipv4_addresses'} & set(facts):
             # The default comes from facts this host has not gathered (yet).
             values.pop('redis_address', None)

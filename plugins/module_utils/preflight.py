@@ -75,6 +75,8 @@ class Inventory:
     # (for inventories without the groups).
     play_hosts: list[str] = field(default_factory=list)
     play_role: str | None = None
+    # Host -> why some of its own variables could not be read (they could not be templated).
+    unusable: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -189,6 +191,9 @@ def check(inventory: Inventory, spec: Mapping[str, Any], is_file: Callable[[str]
     controller path is a file the roles can copy.
     """
     problems, warnings = _Notes(), _Notes()
+    for name, reasons in inventory.unusable.items():
+        for reason in reasons:
+            problems.add(reason, name)
     hosts = _hosts(inventory, ArgumentSpecValidator(dict(spec)), problems)
     for host in hosts.values():
         _check_host(host, is_file, problems, warnings)

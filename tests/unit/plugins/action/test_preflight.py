@@ -51,7 +51,8 @@ def _derive_defaults(variables: dict[str, Any], table: dict[str, dict[str, Any]]
     name = variables.get('redis_master_name', 'mymaster')
     found = [table[m] for m in masters if table[m].get('redis_master_name', 'mymaster') == name]
     if 'redis_master_host' not in variables:
-        variables['redis_master_host'] = (found[0].get('redis_announce_ip') or found[0]['redis_address']) if found else ''
+        master = found[0] if found else {}
+        variables['redis_master_host'] = master.get('redis_announce_ip') or master.get('redis_address', '')
     if 'redis_master_port' not in variables:
         variables['redis_master_port'] = ((found[0].get('redis_announce_port') or found[0].get('redis_port', 6379))
                                           if found else variables.get('redis_port', 6379))
@@ -470,3 +471,14 @@ def test_the_roles_check_only_plays_with_hosts_not_checked_yet(tmp_path):
     outcomes = [chunk.split('\n')[1].split()[0] for chunk in output.split(CHECK_TASK)[1:]]
     # Play 1 checks h1-h3; play 2 (h2, h3) was checked; play 3 brings h4.
     assert outcomes == ['ok:', 'skipping:', 'ok:'], output
+
+
+def test_a_variable_that_cannot_be_templated_is_named_without_its_secret(tmp_path):
+    inventory = inventory_file(redis_password="{{ 'Hidden-' ~ undefined_thing }}",
+                               redis_loglevel='{{ undefined_level }}')
+    result = run_playbook(tmp_path, inventory)
+    assert result['failed'] is True
+    assert 'h1, h2, h3: redis_password could not be templated: (not shown: it holds secrets)' in result['problems']
+    assert any(line.startswith('h1, h2, h3: redis_loglevel could not be templated:') and 'undefined_level' in line
+               for line in result['problems'])
+    assert 'Hidden-' not in json.dumps(result)
