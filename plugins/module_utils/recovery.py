@@ -120,8 +120,8 @@ def covers(a: NodeState, b: NodeState) -> bool:
     return a is b or b.empty or any(a.holds(replid, offset) for replid, offset in b.positions())
 
 
-def same_data(a: NodeState, b: NodeState) -> bool:
-    return covers(a, b) and covers(b, a)
+def same_data(one: NodeState, other: NodeState) -> bool:
+    return covers(one, other) and covers(other, one)
 
 
 @dataclass(frozen=True)

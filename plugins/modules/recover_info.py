@@ -315,8 +315,8 @@ def group_report(name: str, verdict: Verdict, nodes: list[NodeState], views: lis
 
 def summarize(report: dict[str, Any], nodes: list[NodeState], views: list[SentinelView]) -> list[str]:
     if report['action'] == RECOVER:
-        head = '%s: recover from %s (%s): %s' % (report['name'], report['pick'], report['pick_address'],
-                                                  report['reason'])
+        head = '%s: recover from %s (%s): %s' % (
+            report['name'], report['pick'], report['pick_address'], report['reason'])
     else:
         head = '%s: %s: %s' % (report['name'], 'REFUSED' if report['action'] == REFUSE else 'nothing to do',
                                report['reason'])
