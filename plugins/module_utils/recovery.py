@@ -222,8 +222,9 @@ def choose(nodes: Sequence[NodeState], bootstrap: str | None = None) -> Verdict:
     diverging = maximal(answering)
     return Verdict(REFUSE, (
         'the histories of %s diverged: none of them holds all the data of the others, so recovering from any one '
-        'of them discards the writes only the others have. Choose the node whose data to keep by hand and run '
-        'again with -e redis_recover_from=HOST (the writes only the other nodes hold are lost).'
+        'of them discards the writes only the others have. Choose the node whose data to keep (compare the keys '
+        'your clients wrote last on each) and run again with -e redis_recover_from=HOST: the writes only the other '
+        'nodes hold are lost.'
         % ', '.join(node.name for node in diverging)))
 
 

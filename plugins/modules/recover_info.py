@@ -343,9 +343,7 @@ def main() -> None:
                   summary=summary)
     refused = [report for report in reports if report['action'] == REFUSE]
     if refused:
-        module.fail_json(msg='Recovery refused, nothing was changed. %s Details: %s' % (
-            ' '.join('%s: %s' % (report['name'], report['reason']) for report in refused), ' | '.join(summary)),
-            **result)
+        module.fail_json(msg='Recovery refused, nothing was changed. %s' % ' | '.join(summary), **result)
     module.exit_json(**result)
 
 

@@ -143,7 +143,9 @@ def test_diverged_histories_are_refused_then_forced(run_module, nodes):
     caught_up(r2, m)
     failed, result = run(run_module, [group(m=m, r1=r1, r2=r2)], no_sentinel())
     assert failed and result['groups'][0]['action'] == 'refuse' and result['recover'] == []
-    assert 'the histories of m, r1 diverged' in result['msg'] and 'redis_recover_from=HOST' in result['msg']
+    assert result['msg'].startswith('Recovery refused, nothing was changed. %s: REFUSED: the histories of m, r1 '
+                                    'diverged' % MASTER_NAME)
+    assert 'redis_recover_from=HOST' in result['msg']
     for name, node in (('m', m), ('r1', r1), ('r2', r2)):
         assert '%s (%s): ' % (name, node.address) in result['msg']
     assert 'master_replid2' in result['msg'] and 'second_repl_offset' in result['msg']
