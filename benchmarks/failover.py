@@ -5,15 +5,16 @@ Imported by benchmarks/report.py, which runs ``measure`` on the 3-host lab
 ``measure`` converges it once with Sentinel's down-after-milliseconds at 2000
 (applied live), then measures, BENCH_RUNS times:
 
-1. Unplanned failover: SIGKILL the master's redis-server (a runtime systemd
-   drop-in with Restart=no keeps it down), then poll every Sentinel from this
-   host every 20 ms. Seconds from the kill (the first PING the master no longer
-   answers) until the first Sentinel, then every Sentinel, reports the same new
-   master (target: every Sentinel within down-after + 3 s). Then the old master
-   is started again; seconds until it is a linked replica.
+1. Unplanned failover: SIGSTOP the master's redis-server (a hung master; its
+   unit is left as the roles configure it: a killed master would be restarted
+   at once, with its data, and no failover would happen), then poll every
+   Sentinel from this host every 20 ms. Seconds from the signal until the first
+   Sentinel, then every Sentinel, reports the same new master (target: every
+   Sentinel within down-after + 3 s). Then SIGCONT; seconds until the old
+   master is a linked replica.
 2. Re-run of playbooks/site.yml after that failover: wall time and the sum of
    the changed counts of its recap (target 0).
-3. Planned switchover (playbooks/failover.yml) under a writer: SET bench:N then
+3. Planned switchover (playbooks/switchover.yml) under a writer: SET bench:N then
    WAIT 1 200 on one connection; a key is acknowledged when WAIT reports a
    replica. On an error, or when WAIT reports none while the Sentinels name
    another master, the writer finds the master again through the Sentinels.
@@ -55,10 +56,7 @@ UNIT = 'redis-server'
 DOWN_AFTER_MS = 2000
 DEFAULT_DOWN_AFTER_MS = 5000
 BENCH_VARS = ['-e', 'redis_sentinel_down_after_milliseconds=%d' % DOWN_AFTER_MS]
-DROPIN_DIR = '/run/systemd/system/%s.service.d' % UNIT
-DROPIN = DROPIN_DIR + '/no-restart.conf'
 POLL = 0.02           # Sentinel poll interval
-KILL_POLL = 0.002     # PING interval while waiting for the kill to land
 WAIT_TIMEOUT_MS = 200
 BASELINE = 1.0        # seconds of writes before the switchover starts
 LOG = '/tmp/redisops-bench-%s.json'
@@ -302,38 +300,15 @@ def down_after_unmet(lab: Lab, sentinels: list[redis.Redis], expected: int) -> l
 
 # --- 1. unplanned failover --------------------------------------------------------------------
 
-def hold_down(container: str) -> None:
-    """A runtime drop-in so that systemd does not restart a killed redis-server."""
-    docker_exec(container, "mkdir -p %s && printf '[Service]\\nRestart=no\\n' > %s && systemctl daemon-reload"
-                % (DROPIN_DIR, DROPIN))
-    restart = docker_exec(container, 'systemctl show -p Restart --value %s' % UNIT)
-    if restart != 'no':
-        raise BenchError('%s: Restart=%s after the drop-in, expected no' % (container, restart))
+def freeze(container: str) -> float:
+    """SIGSTOP redis-server (its unit left as the roles configure it); the moment the signal was sent."""
+    docker_exec(container, 'systemctl kill --signal=STOP %s' % UNIT)
+    return time.monotonic()
 
 
-def release(container: str) -> None:
-    docker_exec(container, 'rm -f %s && { rmdir %s 2>/dev/null || true; } && systemctl daemon-reload && systemctl start %s'
-                % (DROPIN, DROPIN_DIR, UNIT))
-
-
-def kill(container: str, master: str) -> float:
-    """SIGKILL redis-server; the moment the master stopped answering PING (polled every 2 ms)."""
-    node = client(master, timeout=0.2)
-    node.ping()
-    proc = subprocess.Popen(['docker', 'exec', container, 'systemctl', 'kill', '--signal=KILL', UNIT])
-    deadline = time.monotonic() + 10
-    try:
-        while time.monotonic() < deadline:
-            try:
-                node.ping()
-            except redis.RedisError:
-                return time.monotonic()
-            time.sleep(KILL_POLL)
-        raise BenchError('%s still answers 10 s after systemctl kill' % master)
-    finally:
-        if proc.wait() != 0:
-            raise BenchError('systemctl kill %s failed in %s' % (UNIT, container))
-        node.close()
+def thaw(container: str) -> None:
+    """SIGCONT redis-server, and start it should it not run."""
+    docker_exec(container, 'systemctl kill --signal=CONT %s; systemctl start %s' % (UNIT, UNIT))
 
 
 def wait_new_master(sentinels: list[redis.Redis], old: str, killed: float,
@@ -356,11 +331,12 @@ def wait_new_master(sentinels: list[redis.Redis], old: str, killed: float,
 def unplanned(lab: Lab, sentinels: list[redis.Redis]) -> Unplanned:
     old = wait_healthy(lab, sentinels)
     container = lab.containers[old]
-    hold_down(container)
-    killed = kill(container, old)
-    new, first, every = wait_new_master(sentinels, old, killed)
-    started = time.monotonic()
-    release(container)
+    frozen = freeze(container)
+    try:
+        new, first, every = wait_new_master(sentinels, old, frozen)
+    finally:
+        started = time.monotonic()
+        thaw(container)
     poll(lambda: follower_unmet(old, new), 60, 'The old master did not become a linked replica', 0.05)
     rejoin = time.monotonic() - started
     wait_healthy(lab, sentinels)
@@ -464,7 +440,7 @@ def switchover_elapsed(output: dict[str, Any]) -> dict[str, Any]:
     for result in results(output):
         if result.get('action') == 'redisops.sentinel.sentinel_failover':
             return result
-    raise BenchError('no sentinel_failover result in the failover.yml output')
+    raise BenchError('no sentinel_failover result in the switchover.yml output')
 
 
 def switchover(lab: Lab, sentinels: list[redis.Redis], run: int) -> Switchover:
@@ -474,7 +450,7 @@ def switchover(lab: Lab, sentinels: list[redis.Redis], run: int) -> Switchover:
     time.sleep(BASELINE)
     start = time.monotonic()
     try:
-        played = playbook('failover.yml', [], 'switchover-%d' % run)
+        played = playbook('switchover.yml', [], 'switchover-%d' % run)
     finally:
         end = time.monotonic()
         writer.stop.set()
@@ -494,7 +470,7 @@ def switchover(lab: Lab, sentinels: list[redis.Redis], run: int) -> Switchover:
 def restore(lab: Lab, sentinels: list[redis.Redis]) -> None:
     """Start every redis-server again, converge with the default settings, wait until healthy."""
     for container in lab.containers.values():
-        release(container)
+        thaw(container)
     wait_healthy(lab, sentinels, timeout=90)
     playbook('site.yml', [], 'restore')
     poll(lambda: down_after_unmet(lab, sentinels, DEFAULT_DOWN_AFTER_MS), 5, 'Sentinel settings not restored')

@@ -26,6 +26,7 @@ from ansible.release import __version__ as ANSIBLE_CORE
 
 import converge
 import failover
+import faults
 import readiness
 
 REPORT = failover.TOP / 'docs' / 'benchmarks.md'
@@ -34,6 +35,7 @@ COMMAND = 'make bench'
 RATIO_TARGET = 1.4
 READINESS_TARGET = 0.5
 FAILOVER_TARGET = failover.DOWN_AFTER_MS / 1000 + 3
+LAB_NETWORK = 'redisops-lab'
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Machine:
 class Results:
     converges: list[converge.Converge]
     failovers: failover.Figures
+    faults: list[faults.Outcome]
     readiness: list[float]
     redis: str       # Redis and Debian in the lab containers
     load: str        # load average when the run ended
@@ -176,6 +179,8 @@ def targets(results: Results) -> list[str]:
          verdict(not any(r.changed for r in reruns))],
         ['planned switchover under writes: no acknowledged write lost, every run',
          'missing %s' % '/'.join(str(s.lost) for s in switchovers), verdict(not any(s.lost for s in switchovers))],
+        ['unplanned faults (%d kinds): no acknowledged write lost' % len(results.faults),
+         'lost %s' % '/'.join(str(o.lost) for o in results.faults), verdict(not any(o.lost for o in results.faults))],
         ['replica_wait readiness delay: median < %.1f s' % READINESS_TARGET, 'median %.3f s' % median(results.readiness),
          verdict(median(results.readiness) < READINESS_TARGET)],
     ]
@@ -281,16 +286,17 @@ def rerun_section(results: Results) -> list[str]:
 
 UNPLANNED_METHOD = (
     'Method: on the converged 3-host lab, Sentinel\'s down-after-milliseconds is set to %d (live, through site.yml). '
-    'The master\'s redis-server gets SIGKILL (`systemctl kill`; a runtime drop-in with Restart=no keeps it down); the '
-    'clock starts at the first PING the master no longer answers (polled every %d ms). Every Sentinel is then polled '
-    'every %d ms for the master it reports: seconds until the first, then every Sentinel reports the same new master '
-    '(target: every Sentinel within down-after + 3 s = %.1f s). Then the old master is started again: seconds until '
-    'it is a replica of the new one with its link up.')
+    'The master\'s redis-server gets SIGSTOP (`systemctl kill`, a hung master; the unit stays as the roles leave it: '
+    'a master killed outright is restarted by its unit with its data and does not fail over, see the fault table); '
+    'the clock starts when the signal was sent. Every Sentinel is then polled every %d ms for the master it reports: '
+    'seconds until the first, then every Sentinel reports the same new master (target: every Sentinel within '
+    'down-after + 3 s = %.1f s). Then SIGCONT: seconds until the old master is a replica of the new one with its '
+    'link up.')
 
 
 def unplanned_section(results: Results) -> list[str]:
     runs, reruns = results.failovers.unplanned, results.failovers.reruns
-    method = UNPLANNED_METHOD % (failover.DOWN_AFTER_MS, failover.KILL_POLL * 1000, failover.POLL * 1000, FAILOVER_TARGET)
+    method = UNPLANNED_METHOD % (failover.DOWN_AFTER_MS, failover.POLL * 1000, FAILOVER_TARGET)
     failovers = runs_and_median(
         runs, lambda r: ['%s -> %s' % (r.old, r.new), seconds(r.first, 2), seconds(r.every, 2), seconds(r.rejoin)],
         ['', seconds(median(r.first for r in runs), 2), seconds(median(r.every for r in runs), 2),
@@ -306,7 +312,7 @@ def unplanned_section(results: Results) -> list[str]:
 SWITCHOVER_METHOD = (
     'Method: a writer runs SET bench:N, then WAIT 1 %d on one connection; a write is acknowledged when WAIT reports a '
     'replica. On an error, or when WAIT reports none while the Sentinels name another master, it finds the master '
-    'again through the Sentinels. After %.0f s of writes, `playbooks/failover.yml` runs (timed from start to exit). '
+    'again through the Sentinels. After %.0f s of writes, `playbooks/switchover.yml` runs (timed from start to exit). '
     'Module is the sentinel_failover module\'s own elapsed time, write pause the pause it reports; rate is '
     'acknowledged writes per second while the playbook ran (before it in brackets); gap is the longest time without '
     'an acknowledged write while it ran; missing counts acknowledged keys absent on the new master afterwards '
@@ -338,6 +344,23 @@ def switchover_row(s: failover.Switchover) -> list[str]:
             errors, str(w.reconnects), str(s.lost)]
 
 
+FAULTS_METHOD = (
+    'Method (`benchmarks/faults.py`, the same code the molecule failover scenario runs): on the converged 3-host lab '
+    '(firewalld on, Sentinel down-after %d ms, every unit as the roles leave it, Restart=always included), a writer on '
+    'this host finds the master through the Sentinels and sends `SET fault:N` then `WAIT %d %d` on one connection; a '
+    'key is acknowledged when WAIT reports a replica. Each fault is injected once; the harness then polls until every '
+    'Sentinel agrees on one master that reports role master and every other data node is its linked replica, lets '
+    'the writer get %d more acknowledgements and counts the acknowledged keys missing on the master (target: 0). '
+    'Unavailable: first failed write to the first acknowledged write again (0: no write failed); healthy after: from '
+    'the fault until the group is healthy with every Sentinel agreeing.')
+
+
+def faults_section(results: Results) -> list[str]:
+    return (['## Unplanned faults: acknowledged writes lost', '',
+             FAULTS_METHOD % (failover.DOWN_AFTER_MS, faults.WAIT_REPLICAS, faults.WAIT_MS, faults.AFTER_HEAL), '']
+            + faults.table(results.faults) + [''])
+
+
 def readiness_section(results: Results) -> list[str]:
     return ['## Readiness delay of replica_wait', '',
             'Method (`benchmarks/readiness.py`, local redis-server processes, no lab): a replica points at a master '
@@ -359,7 +382,7 @@ def render(box: Machine, results: Results, started: datetime.datetime) -> str:
                                                   COMMAND, COMMAND), '']
     lines += targets(results) + machine_section(box, results) + topologies_section()
     lines += converge_section(results) + rerun_section(results) + unplanned_section(results)
-    lines += switchover_section(results) + readiness_section(results)
+    lines += faults_section(results) + switchover_section(results) + readiness_section(results)
     lines += ['## Afterwards', '',
               'The lab is left converged and healthy as the 3 hosts of `lab/inventory.yml` with the default '
               'settings; `make lab-down` removes it. Each playbook\'s output is in `/tmp/redisops-bench-*.json` '
@@ -373,9 +396,18 @@ def measure(runs: int) -> Results:
     start = time.monotonic()
     converges = converge.measure(runs)
     failovers = failover.measure(runs)
+    print('fault runs', file=sys.stderr)
+    lab = failover.read_lab()
+    failover.playbook('site.yml', failover.BENCH_VARS, 'faults-converge')
+    try:
+        sentinels = {s: lab.containers['%s:%d' % (failover.split(s)[0], failover.REDIS_PORT)] for s in lab.sentinels}
+        outcomes = faults.run_faults(lab, sentinels, LAB_NETWORK, faults.FAULTS)
+    finally:
+        failover.playbook('site.yml', [], 'faults-restore')
     print('readiness runs', file=sys.stderr)
     delays = readiness.measure()
-    return Results(converges, failovers, delays, lab_versions(), load_text(os.getloadavg()), (time.monotonic() - start) / 60)
+    return Results(converges, failovers, outcomes, delays, lab_versions(), load_text(os.getloadavg()),
+                   (time.monotonic() - start) / 60)
 
 
 def errors(exc: BaseException | None) -> Iterable[str]:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Start guard of a redis-server supervised by systemd (redisops.sentinel).
@@ -21,7 +20,7 @@ makes the configuration file agree before redis-server reads it.
 - Sentinels disagree, fail over, or do not answer: the guard waits; at the
   timeout the node starts with its configuration as written.
 
-Usage: start_guard.py CONFIG.json. The JSON file (written by the roles, root
+Usage: python3 start_guard.py CONFIG.json. The JSON file (written by the roles, root
 only: it holds the Sentinel password) has: master_name, sentinels
 ["host:port"], sentinel_password, tls {ca, cert, key} or null, me
 ["host:port" this node is known as], config_file, timeout (seconds),

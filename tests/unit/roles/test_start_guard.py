@@ -99,8 +99,7 @@ def topology(nodes: NodeFactory, *sentinel_config: str) -> tuple[RedisNode, Redi
     return master, replica, sentinels
 
 
-def test_a_restarting_node_starts_as_replica_of_the_agreed_master(nodes: NodeFactory, tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture) -> None:
+def test_a_restarting_node_starts_as_replica_of_the_agreed_master(nodes: NodeFactory, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     master, _replica, sentinels = topology(nodes)
     port = free_port()
     conf = tmp_path / 'redis.conf'
@@ -122,8 +121,7 @@ def test_the_master_with_its_aof_resumes_as_master(nodes: NodeFactory, tmp_path:
     assert 'replicaof' not in conf.read_text()
 
 
-def test_the_master_without_aof_refuses_while_no_replica_is_promoted(nodes: NodeFactory, tmp_path: Path,
-                                                                     capsys: pytest.CaptureFixture) -> None:
+def test_the_master_without_aof_refuses_while_no_replica_is_promoted(nodes: NodeFactory, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     master, _replica, sentinels = topology(nodes)
     conf = tmp_path / 'redis.conf'
     conf.write_text('dir "%s"\nappendonly no\n' % tmp_path)
@@ -145,8 +143,7 @@ def test_the_master_without_aof_waits_for_the_promotion_then_follows_it(nodes: N
     assert 'replicaof 127.0.0.1 %d\n' % replica.port in conf.read_text()
 
 
-def test_no_sentinel_monitoring_the_group_starts_as_written_at_once(nodes: NodeFactory, tmp_path: Path,
-                                                                    closed_port: int) -> None:
+def test_no_sentinel_monitoring_the_group_starts_as_written_at_once(nodes: NodeFactory, tmp_path: Path, closed_port: int) -> None:
     other = nodes.server()
     unknown = nodes.sentinel(other, quorum=1, name='othergroup')
     conf = tmp_path / 'redis.conf'
