@@ -31,7 +31,9 @@ description:
     module refuses and lists the diverging nodes. O(recover_from) then names the node to keep; the
     writes only the other nodes hold are discarded.
   - Every refusal explains, per data node, its role, C(master_replid), C(master_repl_offset),
-    C(master_replid2) and C(second_repl_offset), and what each Sentinel follows.
+    C(master_replid2) and C(second_repl_offset), and what each Sentinel follows. A node or Sentinel
+    that does not answer is probed from the managed host, as the wait modules do on timeout; the
+    message says whether the connection was refused, timed out or was rejected, and what to check.
   - All connections are made from the managed host the task runs on.
 extends_documentation_fragment:
   - redisops.sentinel.connection
@@ -210,9 +212,11 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.address import (
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     REDIS_PORT, RETRYABLE_ERRORS, SENTINEL_PORT, connect, connection_argument_spec, connection_param_errors,
     ensure_redis_library, fail_on_param_errors)
+from ansible_collections.redisops.sentinel.plugins.module_utils.probe import probe
 from ansible_collections.redisops.sentinel.plugins.module_utils.recovery import (
     RECOVER, REFUSE, NodeState, SentinelView, Verdict, decide, node_state, unreachable)
 from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import node_address, sentinel_master
+from ansible_collections.redisops.sentinel.plugins.module_utils.tls import TlsSettings
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
 
 
@@ -263,6 +267,13 @@ def forced_name(recover_from: str | None, group: dict[str, Any]) -> str | None:
     return None
 
 
+def diagnose(params: dict[str, Any], host: str, port: int, exc: BaseException) -> str:
+    """The error, and why a probe from this host says the peer does not answer."""
+    found = probe(host, port, params['login_password'], params['login_user'], params['connect_timeout'],
+                  TlsSettings.from_params(params))
+    return '%s (probe: %s, %s)' % (describe_error(exc).rstrip('.'), found['result'], found['hint'])
+
+
 def ask_node(params: dict[str, Any], name: str, address: str) -> NodeState:
     node_params = dict(params, login_user=params['master_user'], login_password=params['master_password'])
     host, port = parse_address(address, REDIS_PORT)
@@ -271,7 +282,7 @@ def ask_node(params: dict[str, Any], name: str, address: str) -> NodeState:
     try:
         return node_state(name, shown, client.info('replication'), client.info('keyspace'))
     except RETRYABLE_ERRORS as exc:
-        return unreachable(name, shown, describe_error(exc))
+        return unreachable(name, shown, diagnose(node_params, host, port, exc))
     finally:
         client.close()
 
@@ -290,7 +301,7 @@ def ask_sentinel(params: dict[str, Any], address: str, names: list[str]) -> dict
                                        tuple((master or {}).get('flags', [])), tilt)
         return views
     except RETRYABLE_ERRORS as exc:
-        return dict.fromkeys(names, SentinelView(shown, False, error=describe_error(exc)))
+        return dict.fromkeys(names, SentinelView(shown, False, error=diagnose(params, host, port, exc)))
     finally:
         client.close()
 

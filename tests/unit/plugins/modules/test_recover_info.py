@@ -99,6 +99,7 @@ def test_without_the_old_master_the_latest_promoted_node_wins_if_allowed(run_mod
     assert failed and result['groups'][0]['action'] == 'refuse'
     assert 'm do(es) not answer' in result['msg'] and 'redis_recover_ignore_unreachable' in result['msg']
     assert '%s (%s): does not answer' % ('m', m.address) in result['msg']
+    assert '(probe: refused, Nothing listens on %s' % m.address in result['msg']
     failed, result = run(run_module, [group(m=m, r1=r1, r2=r2)], no_sentinel(), ignore_unreachable=True)
     assert not failed, result['msg']
     (report,) = result['groups']
