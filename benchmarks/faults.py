@@ -188,6 +188,24 @@ class Harness:
         """kill -9 of the master; its unit's Restart=always brings it back at once."""
         self.signal(self.lab.containers[old], 'KILL')
 
+    def kill_master_without_aof(self, old: str) -> None:
+        """A cache-style master (append-only file off, in its file too) killed: the start guard holds it back
+        until the Sentinels promote a replica, instead of letting it restart empty as master."""
+        container, port = self.lab.containers[old], split(old)[1]
+        self.cli(container, port, 'CONFIG SET appendonly no', 'CONFIG REWRITE')
+        self.signal(container, 'KILL')
+        self.wait_master_not(old)
+        poll(lambda: failover.follower_unmet(old, failover.sentinel_views(self.sentinels)[0]), HEAL_TIMEOUT,
+             'The old master did not come back as a replica', 0.1)
+        self.cli(container, port, 'CONFIG SET appendonly yes', 'CONFIG REWRITE')
+        self.notes.append('appendonly off on the master when it was killed; on again once it was a replica')
+
+    def cli(self, container: str, port: int, *commands: str) -> None:
+        for command in commands:
+            answer = docker_exec(container, 'redis-cli -p %d %s' % (port, command))
+            if answer != 'OK':
+                raise BenchError('%s on %s: %s' % (command, container, answer))
+
     def kill_replica(self, old: str) -> None:
         replica = next(node for node in self.lab.containers if node != old)
         self.signal(self.lab.containers[replica], 'KILL')
@@ -270,7 +288,7 @@ class Harness:
         self.reboot(sorted(set(self.lab.containers.values())), clean=False)
 
 
-FAULTS = ['kill_master', 'kill_replica', 'restart_master', 'delayed_restart', 'reboot_master', 'freeze_master',
+FAULTS = ['kill_master', 'kill_master_without_aof', 'kill_replica', 'restart_master', 'delayed_restart', 'reboot_master', 'freeze_master',
           'kill_sentinel_in_failover', 'partition_master', 'reboot_all']
 
 
