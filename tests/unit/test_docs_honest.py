@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = sorted([ROOT / 'README.md'] + [path for path in (ROOT / 'docs').glob('*.md')])
+PAGES = sorted([ROOT / 'README.md'] + list((ROOT / 'docs').glob('*.md')))
 BIN = Path(sys.executable).absolute().parent
 
 # Names that look like variables but are something else, and why.
