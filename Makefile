@@ -8,15 +8,15 @@ export REDISOPS_DNS ?= $(shell awk '/^nameserver/ {print $$2; exit}' /etc/resolv
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/playbooks/collections
 export ANSIBLE_PIPELINING := true
 LAB_INVENTORY := lab/inventory.yml
-SCENARIOS ?= default failover secure standalone validation redis8 valkey
+# Longest first: tests/molecule.sh runs MOLECULE_JOBS (2) at a time.
+SCENARIOS ?= failover default redis8 valkey secure standalone validation
 
 .PHONY: lab lab-down lab-status setup test lint sanity unit molecule bench docs
 
 setup:
 	lab/lab.sh deps
 	lab/lab.sh engine
-	lab/lab.sh image bookworm
-	lab/lab.sh image trixie
+	lab/lab.sh image trixie & trixie=$$!; lab/lab.sh image bookworm && wait $$trixie
 
 lab: setup
 	lab/lab.sh up
@@ -45,7 +45,7 @@ docs:
 	python docs/generate.py
 
 molecule:
-	for s in $(SCENARIOS); do molecule test -s $$s || exit 1; done
+	tests/molecule.sh $(SCENARIOS)
 
 bench: setup
 	python benchmarks/report.py
