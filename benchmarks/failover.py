@@ -416,12 +416,13 @@ def chunks(items: list[str], size: int = 1000) -> Iterator[list[str]]:
         yield items[i:i + size]
 
 
-def missing(master: str, acked: list[tuple[int, float]]) -> int:
+def missing(master: str, acked: list[tuple[int, float]], key_of: Callable[[int], str] = key) -> int:
+    """How many acknowledged writes (N, when) are absent on ``master``: key_of(N) must hold N."""
     node = client(master, timeout=5)
     try:
         lost = 0
         for part in chunks([ack[0] for ack in acked]):
-            lost += sum(1 for n, value in zip(part, node.mget([key(n) for n in part])) if value != str(n))
+            lost += sum(1 for n, value in zip(part, node.mget([key_of(n) for n in part])) if value != str(n))
         return lost
     finally:
         node.close()
