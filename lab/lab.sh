@@ -35,6 +35,8 @@ deps() {
   command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
   # ansible-test sanity (tests/sanity.sh) skips its shellcheck test without it.
   command -v shellcheck >/dev/null || missing+=(shellcheck)
+  # promtool (Debian's prometheus package) runs the alert rules' unit tests.
+  command -v promtool >/dev/null || missing+=(prometheus)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     apt-get update -qq
