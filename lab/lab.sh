@@ -35,8 +35,10 @@ deps() {
   command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
   # ansible-test sanity (tests/sanity.sh) skips its shellcheck test without it.
   command -v shellcheck >/dev/null || missing+=(shellcheck)
-  # promtool (Debian's prometheus package) runs the alert rules' unit tests.
+  # promtool (Debian's prometheus package) runs the alert rules' unit tests;
+  # the exporter the redis_exporter role runs is tested against real servers.
   command -v promtool >/dev/null || missing+=(prometheus)
+  command -v prometheus-redis-exporter >/dev/null || missing+=(prometheus-redis-exporter)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]}"
     apt-get update -qq

@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The exporter the redis_exporter role runs, against real servers and Sentinels: with the ACL rules
+the role gives its user it reads a server (and not the server's secrets), with one right less it
+does not, and every metric the shipped alert rules read is one it writes for a server or a
+Sentinel.
+
+The exporter is Debian's prometheus-redis-exporter (``lab/lab.sh deps`` installs it); without it
+these tests fail instead of skipping.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import yaml
+
+from conftest import PASSWORD, NodeFactory, RedisNode, free_port, link_up, wait_for
+
+ROOT = Path(__file__).resolve().parents[3]
+ROLE = ROOT / 'roles/redis_exporter'
+EXPORTER = 'prometheus-redis-exporter'
+USER = 'exporter'
+# Metric names in the rules' expressions (no label name, function or keyword starts with redis_).
+METRIC = re.compile(r'\bredis_[a-z_]+\b')
+
+
+def acl_rules() -> str:
+    return yaml.safe_load((ROLE / 'vars/main.yml').read_text(encoding='utf-8'))['_redis_exporter_acl_rules']
+
+
+def rule_metrics() -> set[str]:
+    groups = yaml.safe_load((ROLE / 'files/redisops-alerts.yml').read_text(encoding='utf-8'))['groups']
+    return {name for group in groups for rule in group['rules'] for name in METRIC.findall(rule['expr'])}
+
+
+class Exporter:
+    """The exporter reading one server or Sentinel, its settings in its environment as the role's
+    environment file gives them."""
+
+    def __init__(self, target: RedisNode, workdir: Path, user: str = '', password: str = ''):
+        binary = shutil.which(EXPORTER)
+        if binary is None:
+            pytest.fail('%s is not on PATH: install Debian\'s %s package (lab/lab.sh deps installs it)'
+                        % (EXPORTER, EXPORTER))
+        self.url = 'http://127.0.0.1:%d/metrics' % free_port()
+        env = {'REDIS_ADDR': 'redis://%s' % target.address, 'REDIS_USER': user, 'REDIS_PASSWORD': password,
+               'REDIS_EXPORTER_WEB_LISTEN_ADDRESS': self.url.split('/')[2]}
+        self.log_path = workdir / 'exporter.log'
+        self._log = open(self.log_path, 'w')
+        self.proc = subprocess.Popen([binary], env=env, stdout=self._log, stderr=subprocess.STDOUT)
+
+    def metrics(self) -> str:
+        try:
+            with urllib.request.urlopen(self.url, timeout=5) as reply:
+                return reply.read().decode()
+        except (urllib.error.URLError, ConnectionError):
+            return ''
+
+    def scrape_when_answering(self) -> str:
+        wait_for(lambda: self.metrics() != '', 'the exporter to answer on %s' % self.url)
+        return self.metrics()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self._log.close()
+
+
+@pytest.fixture
+def exporters(tmp_path) -> Iterator:
+    started: list[Exporter] = []
+
+    def start(target: RedisNode, user: str = '', password: str = '') -> Exporter:
+        workdir = tmp_path / ('exporter-%d' % len(started))
+        workdir.mkdir()
+        started.append(Exporter(target, workdir, user, password))
+        return started[-1]
+
+    yield start
+    for exporter in started:
+        exporter.stop()
+
+
+def names(metrics: str) -> set[str]:
+    return {line.split('{')[0].split(' ')[0] for line in metrics.splitlines() if line and not line.startswith('#')}
+
+
+def acl_server(nodes: NodeFactory, rules: str) -> RedisNode:
+    """A server whose default user is off; the exporter user has ``rules`` and PASSWORD."""
+    node = nodes.server(password=PASSWORD)
+    client = node.client()
+    client.execute_command('ACL', 'SETUSER', USER, 'reset', 'on', '>' + PASSWORD, *rules.split())
+    client.close()
+    return node
+
+
+def test_the_exporter_user_reads_the_server_and_not_its_secrets(nodes, exporters):
+    server = acl_server(nodes, acl_rules())
+    metrics = exporters(server, USER, PASSWORD).scrape_when_answering()
+    assert re.search(r'^redis_up 1$', metrics, re.M), metrics
+    assert re.search(r'^redis_memory_max_bytes 0$', metrics, re.M), metrics
+    client = server.client()
+    try:
+        for command in (['CONFIG', 'GET', 'requirepass'], ['GET', 'key'], ['ACL', 'LIST'], ['SUBSCRIBE', 'x']):
+            assert client.execute_command('ACL', 'DRYRUN', USER, *command) != 'OK', command
+    finally:
+        client.close()
+
+
+def test_with_one_right_less_the_exporter_cannot_read_the_server(nodes, exporters):
+    server = acl_server(nodes, acl_rules().replace('+info', ''))
+    metrics = exporters(server, USER, PASSWORD).scrape_when_answering()
+    assert re.search(r'^redis_up 0$', metrics, re.M), metrics
+
+
+def test_every_metric_the_alert_rules_read_is_written_by_the_exporter(cluster, exporters):
+    assert link_up(cluster.replica)
+    written: set[str] = set()
+    for target in [cluster.master, cluster.replica] + cluster.sentinels[:1]:
+        exporter = exporters(target)
+        wait_for(lambda: re.search(r'^redis_up 1$', exporter.metrics(), re.M) is not None,
+                 'the exporter of %s to read it' % target.address)
+        written |= names(exporter.metrics())
+    read = rule_metrics()
+    assert {'redis_up', 'redis_master_link_up', 'redis_sentinel_master_status'} <= read
+    assert not read - written, 'metrics the rules read that the exporter never writes: %s' % sorted(read - written)
