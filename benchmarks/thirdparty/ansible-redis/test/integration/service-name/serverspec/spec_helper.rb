@@ -1,0 +1,2 @@
+require 'serverspec'
+set :backend, :exec
