@@ -47,5 +47,7 @@ docs:
 molecule:
 	tests/molecule.sh $(SCENARIOS)
 
+# Everything by default (3 runs). Shorter: BENCH_ONLY=speed (converge and re-run
+# comparison only), BENCH_RUNS=1, BENCH_VARIANTS=head,old,... (benchmarks/report.py).
 bench: setup
 	python benchmarks/report.py

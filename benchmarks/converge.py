@@ -14,6 +14,13 @@ converge is recorded too: ansible's (ansible-playbook and every process it
 waited for, the docker exec clients included), the lab containers' (their
 cgroups: the modules, apt and dpkg, the services) and the whole machine's
 (/proc/stat, whatever ran).
+
+Comparison mode (benchmarks/variants.py): the same measurement, in the same
+run, for each variant of the code (this checkout and commit 6767dc2, each as
+the repo runs it and as a new user runs it, and DavidWittman/ansible-redis),
+alternating. For each run it also records ansible's CPU during the re-run and
+how often each Redis/Sentinel unit was started and stopped on each host during
+the bare converge (systemd's own journal messages in each container).
 """
 from __future__ import annotations
 
@@ -22,16 +29,22 @@ import re
 import resource
 import subprocess
 import sys
+import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+import ansible_redis
 import failover
+import variants
 
 LAB = str(failover.TOP / 'lab' / 'lab.sh')
+# systemd's catalog message ids: a unit started, a unit stopping.
+STARTED, STOPPING = '39f53479d3a045ac8e11786248231fbf', 'de5b426a63be47a7b6ac3eaac82e2f6f'
+SERVICES = re.compile(r'(redis|sentinel|valkey)', re.IGNORECASE)
 PHASES = re.compile(r'PHASES total=([\d.]+)s install=([\d.]+)s configure=([\d.]+)s wait=([\d.]+)s')
 
 
@@ -76,6 +89,11 @@ class Converge:
     cpu: Cpu          # consumed during the bare converge
     rerun: float      # the re-run on the converged hosts
     changed: int      # the re-run's recap changed counts, summed
+    variant: str = variants.HEAD.key
+    rerun_cpu: Cpu | None = None  # consumed during the re-run
+    # host -> unit -> (starts, stops) during the bare converge
+    starts: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    settle: float | None = None   # ansible-redis: from its exit until the topology is healthy
 
 
 def name(index: int) -> str:
@@ -151,28 +169,63 @@ def phases(stderr: str) -> tuple[float, float, float]:
     return float(found.group(2)), float(found.group(3)), float(found.group(4))
 
 
-def converge(topology: Topology, path: str, run: int) -> Converge:
+def unit_starts(hosts: int) -> dict[str, dict[str, tuple[int, int]]]:
+    """host -> Redis/Sentinel unit -> (times started, times stopping), from systemd's journal in each container."""
+    counts = {}
+    for index in range(1, hosts + 1):
+        journal = failover.docker_exec(name(index), 'journalctl -b -o json --no-pager _PID=1')
+        units: dict[str, list[int]] = {}
+        for entry in map(json.loads, filter(None, journal.splitlines())):
+            unit, message = entry.get('UNIT', ''), entry.get('MESSAGE_ID')
+            if message in (STARTED, STOPPING) and unit.endswith('.service') and SERVICES.search(unit):
+                units.setdefault(unit, [0, 0])[message == STOPPING] += 1
+        counts[name(index)] = {unit: (started, stopped) for unit, (started, stopped) in sorted(units.items())}
+    return counts
+
+
+def settle(topology: Topology) -> float:
+    """ansible-redis does not wait: seconds until its topology is healthy, polled; raises when it never is."""
+    hosts = {name(i): address(i) for i in range(1, topology.hosts + 1)}
+    seconds, problems = ansible_redis.wait_healthy(hosts, name(1), list(hosts)[:topology.sentinels])
+    if problems:
+        raise failover.BenchError('ansible-redis: not healthy %.0f s after its converge: %s' % (seconds, '; '.join(problems)))
+    return seconds
+
+
+def play(prepared: variants.Prepared, topology: Topology, log: str) -> failover.PlaybookRun:
+    args = ['ansible-playbook', '-i', prepared.inventories[topology.hosts], '--forks', str(topology.forks), prepared.playbook]
+    return failover.run_playbook(args, prepared.cwd, prepared.env, log)
+
+
+def converge(topology: Topology, prepared: variants.Prepared, run: int) -> Converge:
     """Fresh containers, then a timed converge and a timed re-run."""
     lab('down', topology.hosts)
     lab('up', topology.hosts)
     ids = container_ids(topology.hosts)
     load = os.getloadavg()[0]
+    key = prepared.variant.key
     before = cpu(ids)
-    bare = failover.playbook('site.yml', [], 'converge-%dh-%d' % (topology.hosts, run), path, topology.forks)
+    bare = play(prepared, topology, 'converge-%s-%dh-%d' % (key, topology.hosts, run))
     used = cpu(ids) - before
-    again = failover.playbook('site.yml', [], 'rerun-%dh-%d' % (topology.hosts, run), path, topology.forks)
+    healthy = settle(topology) if prepared.variant is variants.ANSIBLE_REDIS else None
+    starts = unit_starts(topology.hosts)
+    before = cpu(ids)
+    again = play(prepared, topology, 'rerun-%s-%dh-%d' % (key, topology.hosts, run))
     return Converge(topology.hosts, load, bare.wall, *phases(bare.stderr), used, again.wall,
-                    failover.changed_total(again.output))
+                    failover.changed_total(again.output), key, cpu(ids) - before, starts, healthy)
 
 
-def measure(runs: int) -> list[Converge]:
-    """``runs`` runs of 6 then 3 hosts; leaves the 3-host lab converged."""
+def measure(runs: int, chosen: tuple[variants.Variant, ...] = (variants.HEAD,)) -> list[Converge]:
+    """``runs`` runs of 6 then 3 hosts, each variant in turn; leaves the 3-host lab converged by head."""
     results = []
     with tempfile.TemporaryDirectory(prefix='redisops-bench-') as tmp:
-        paths = {SIX: write_inventory(SIX, Path(tmp)), THREE: failover.INVENTORY}
+        paths = {SIX.hosts: write_inventory(SIX, Path(tmp)), THREE.hosts: str(failover.TOP / failover.INVENTORY)}
+        ready = variants.prepare(chosen, Path(tmp), paths, {SIX.hosts: SIX.sentinels, THREE.hosts: THREE.sentinels})
         for run in range(1, runs + 1):
             for topology in (SIX, THREE):
-                results.append(converge(topology, paths[topology], run))
-                print('converge run %d/%d, %d hosts: %.1f s, re-run %.1f s' % (
-                    run, runs, topology.hosts, results[-1].wall, results[-1].rerun), file=sys.stderr)
+                for prepared in variants.order([p for p in ready if topology.hosts in p.variant.hosts], run, runs):
+                    results.append(converge(topology, prepared, run))
+                    print('converge run %d/%d, %d hosts, %s: %.1f s, re-run %.1f s (changed %d)' % (
+                        run, runs, topology.hosts, prepared.variant.key, results[-1].wall, results[-1].rerun,
+                        results[-1].changed), file=sys.stderr)
     return results

@@ -167,10 +167,15 @@ def ansible_env() -> dict[str, str]:
 
 
 def playbook(name: str, extra: list[str], log: str, inventory: str = INVENTORY, forks: int = FORKS) -> PlaybookRun:
-    """Run playbooks/NAME; its wall time, the JSON callback's output and stderr. Raises when it fails."""
+    """Run playbooks/NAME of this checkout; its wall time, the JSON callback's output and stderr. Raises when it fails."""
+    return run_playbook(['ansible-playbook', '-i', inventory, '--forks', str(forks), 'playbooks/' + name] + extra,
+                        TOP, ansible_env(), log)
+
+
+def run_playbook(args: list[str], cwd: Path, env: dict[str, str], log: str) -> PlaybookRun:
+    """Run an ansible-playbook command line, timed; raises when it fails."""
     start = time.monotonic()
-    proc = subprocess.run(['ansible-playbook', '-i', inventory, '--forks', str(forks), 'playbooks/' + name] + extra,
-                          cwd=TOP, env=ansible_env(), capture_output=True, text=True, check=False)
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
     path = LOG % log
     Path(path).write_text(proc.stdout + proc.stderr)
@@ -179,8 +184,8 @@ def playbook(name: str, extra: list[str], log: str, inventory: str = INVENTORY, 
     except ValueError:
         output = {}
     if proc.returncode != 0:
-        raise BenchError('%s failed (rc %d, see %s): %s' % (
-            name, proc.returncode, path, '; '.join(failures(output)) or proc.stderr.strip()[-500:]))
+        raise BenchError('ansible-playbook %s failed (rc %d, see %s): %s' % (
+            log, proc.returncode, path, '; '.join(failures(output)) or proc.stderr.strip()[-500:]))
     return PlaybookRun(wall, output, proc.stderr)
 
 

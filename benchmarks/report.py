@@ -6,6 +6,16 @@ BENCH_RUNS (default 3) sets how many runs each lab measurement takes; the
 report gives each run and the median. Takes the lab containers (redisops-lab-*)
 over: recreates them for every converge run and leaves the 3-host lab converged
 and healthy. Exits 1 without writing the report when a measurement fails.
+
+The converge runs compare this checkout with the code before the change and
+with DavidWittman/ansible-redis (benchmarks/variants.py, benchmarks/speed.py).
+Knobs for a shorter run (the default does everything):
+- BENCH_ONLY=speed: only the converge and re-run comparison, no failover,
+  faults, switchover or readiness; the report then goes to
+  benchmarks/results/speed.md (ignored by git), not docs/benchmarks.md;
+- BENCH_VARIANTS=head,old,...: only these variants (head always; keys in
+  benchmarks/variants.py);
+- BENCH_REPORT=PATH: write the report there instead.
 """
 from __future__ import annotations
 
@@ -28,8 +38,11 @@ import converge
 import failover
 import faults
 import readiness
+import speed
+import variants
 
 REPORT = failover.TOP / 'docs' / 'benchmarks.md'
+PARTIAL_REPORT = failover.TOP / 'benchmarks' / 'results' / 'speed.md'
 IMAGE = 'redisops-lab/debian:%s' % os.environ.get('REDISOPS_LAB_SUITE', 'bookworm')
 COMMAND = 'make bench'
 RATIO_TARGET = 1.4
@@ -54,9 +67,9 @@ class Machine:
 @dataclass
 class Results:
     converges: list[converge.Converge]
-    failovers: failover.Figures
-    faults: list[faults.Outcome]
-    readiness: list[float]
+    failovers: failover.Figures | None   # None with BENCH_ONLY=speed, as the next two
+    faults: list[faults.Outcome] | None
+    readiness: list[float] | None
     redis: str       # Redis and Debian in the lab containers
     load: str        # load average when the run ended
     minutes: float   # the whole run
@@ -128,7 +141,8 @@ def verdict(passed: bool) -> str:
 
 
 def of(results: Results, hosts: int) -> list[converge.Converge]:
-    return [run for run in results.converges if run.hosts == hosts]
+    """This checkout's runs (as the repo runs it) on that many hosts."""
+    return [run for run in results.converges if run.hosts == hosts and run.variant == variants.HEAD.key]
 
 
 def ratio(results: Results, metric: Callable[[converge.Converge], float | None] = lambda r: r.wall) -> float | None:
@@ -163,8 +177,7 @@ def runs_and_median(items: list[Any], row: Callable[[Any], list[str]], medians: 
 # --- sections ----------------------------------------------------------------------------------------
 
 def targets(results: Results) -> list[str]:
-    unplanned, reruns, switchovers = results.failovers.unplanned, results.failovers.reruns, results.failovers.switchovers
-    changed = [run.changed for run in results.converges]
+    changed = [run.changed for run in of(results, 6) + of(results, 3)]
     rows = [
         ['6-host converge <= %.1f x 3-host converge (medians)' % RATIO_TARGET,
          '%.2f x (%.1f s / %.1f s)' % (ratio(results), median(r.wall for r in of(results, 6)),
@@ -172,6 +185,16 @@ def targets(results: Results) -> list[str]:
          verdict(ratio(results) <= RATIO_TARGET)],
         ['idempotent re-run: changed = 0, every run, 3 and 6 hosts', 'changed %s' % '/'.join(map(str, changed)),
          verdict(not any(changed))],
+    ] + speed.target_rows(results.converges)
+    if results.failovers is not None:
+        rows += lab_rows(results)
+    return ['## Targets', ''] + table(['target', 'figure', 'result'], rows)
+
+
+def lab_rows(results: Results) -> list[list[str]]:
+    """The failover, switchover, fault and readiness targets."""
+    unplanned, reruns, switchovers = results.failovers.unplanned, results.failovers.reruns, results.failovers.switchovers
+    return [
         ['unplanned failover: every Sentinel agrees within down-after + 3 s = %.1f s, every run' % FAILOVER_TARGET,
          'max %.2f s, median %.2f s' % (max(r.every for r in unplanned), median(r.every for r in unplanned)),
          verdict(all(r.every <= FAILOVER_TARGET for r in unplanned))],
@@ -184,7 +207,6 @@ def targets(results: Results) -> list[str]:
         ['replica_wait readiness delay: median < %.1f s' % READINESS_TARGET, 'median %.3f s' % median(results.readiness),
          verdict(median(results.readiness) < READINESS_TARGET)],
     ]
-    return ['## Targets', ''] + table(['target', 'figure', 'result'], rows)
 
 
 def machine_section(box: Machine, results: Results) -> list[str]:
@@ -373,16 +395,25 @@ def readiness_section(results: Results) -> list[str]:
             '']
 
 
+def knobs() -> str:
+    """The BENCH_* settings of this run other than BENCH_RUNS, for the heading."""
+    found = ['%s=%s' % (name, os.environ[name]) for name in ('BENCH_ONLY', 'BENCH_VARIANTS') if os.environ.get(name)]
+    return ' and %s (a partial run)' % ', '.join(found) if found else ''
+
+
 def render(box: Machine, results: Results, started: datetime.datetime) -> str:
     runs = len(of(results, 3))
     lines = ['# Benchmarks', '',
-             'Generated by `%s` (`benchmarks/report.py`) on %s UTC with BENCH_RUNS=%d; the whole run took %.0f '
+             'Generated by `%s` (`benchmarks/report.py`) on %s UTC with BENCH_RUNS=%d%s; the whole run took %.0f '
              'minutes. Do not edit: regenerate with `%s` (`BENCH_RUNS=N %s` for another number of runs). Each table '
-             'gives every run and the median.' % (COMMAND, started.strftime('%Y-%m-%d %H:%M'), runs, results.minutes,
-                                                  COMMAND, COMMAND), '']
+             'gives every run and the median.' % (COMMAND, started.strftime('%Y-%m-%d %H:%M'), runs, knobs(),
+                                                  results.minutes, COMMAND, COMMAND), '']
     lines += targets(results) + machine_section(box, results) + topologies_section()
-    lines += converge_section(results) + rerun_section(results) + unplanned_section(results)
-    lines += faults_section(results) + switchover_section(results) + readiness_section(results)
+    lines += speed.section(results.converges) + converge_section(results) + rerun_section(results)
+    if results.failovers is not None:
+        lines += unplanned_section(results) + faults_section(results) + switchover_section(results)
+        lines += readiness_section(results)
+    lines += speed.ci_section()
     lines += ['## Afterwards', '',
               'The lab is left converged and healthy as the 3 hosts of `lab/inventory.yml` with the default '
               'settings; `make lab-down` removes it. Each playbook\'s output is in `/tmp/redisops-bench-*.json` '
@@ -392,9 +423,12 @@ def render(box: Machine, results: Results, started: datetime.datetime) -> str:
 
 # --- main ---------------------------------------------------------------------------------------------
 
-def measure(runs: int) -> Results:
+def measure(runs: int, only_speed: bool, chosen: tuple[variants.Variant, ...]) -> Results:
     start = time.monotonic()
-    converges = converge.measure(runs)
+    converges = converge.measure(runs, chosen)
+    if only_speed:
+        return Results(converges, None, None, None, lab_versions(), load_text(os.getloadavg()),
+                       (time.monotonic() - start) / 60)
     failovers = failover.measure(runs)
     print('fault runs', file=sys.stderr)
     lab = failover.read_lab()
@@ -416,19 +450,38 @@ def errors(exc: BaseException | None) -> Iterable[str]:
         exc = exc.__context__
 
 
+def settings() -> tuple[int, bool, tuple[variants.Variant, ...], Path]:
+    """BENCH_RUNS, BENCH_ONLY, BENCH_VARIANTS and BENCH_REPORT; raises on a value it does not know."""
+    only = os.environ.get('BENCH_ONLY', '')
+    if only not in ('', 'all', 'speed'):
+        raise failover.BenchError('BENCH_ONLY must be speed or all, not %r' % only)
+    runs = os.environ.get('BENCH_RUNS', '3')
+    if not runs.isdigit() or int(runs) < 1:
+        raise failover.BenchError('BENCH_RUNS must be a number from 1, not %r' % runs)
+    chosen = variants.selected(os.environ.get('BENCH_VARIANTS'))
+    partial = only == 'speed' or len(chosen) < len(variants.ALL)
+    path = os.environ.get('BENCH_REPORT') or (PARTIAL_REPORT if partial else REPORT)
+    return int(runs), only == 'speed', chosen, Path(path).resolve()
+
+
 def main() -> int:
-    runs = int(os.environ.get('BENCH_RUNS', '3'))
+    try:
+        runs, only_speed, chosen, report = settings()
+    except failover.BenchError as exc:
+        print('FAILED: %s' % exc, file=sys.stderr)
+        return 2
     started = datetime.datetime.now(datetime.timezone.utc)
     box = machine()
     print('machine: %s, %s; load %s' % (box.cpu, box.memory, load_text(box.load)), file=sys.stderr)
     try:
-        results = measure(runs)
+        results = measure(runs, only_speed, chosen)
     except (failover.BenchError, redis.RedisError, OSError, KeyError) as exc:
-        print('FAILED, %s not written: %s' % (REPORT.name, '; raised while handling '.join(errors(exc))), file=sys.stderr)
+        print('FAILED, %s not written: %s' % (report.name, '; raised while handling '.join(errors(exc))), file=sys.stderr)
         return 1
-    REPORT.write_text(render(box, results, started))
-    print('\n'.join(targets(results)))
-    print('written: %s' % REPORT.relative_to(failover.TOP))
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(render(box, results, started))
+    print('\n'.join(targets(results) + speed.section(results.converges)))
+    print('written: %s' % report)
     return 0
 
 
