@@ -45,14 +45,16 @@ class Exporter:
     """The exporter reading one server or Sentinel, its settings in its environment as the role's
     environment file gives them."""
 
-    def __init__(self, target: RedisNode, workdir: Path, user: str = '', password: str = ''):
+    def __init__(self, target: RedisNode, workdir: Path, user: str = '', password: str = '',
+                 tls: dict[str, str] | None = None):
         binary = shutil.which(EXPORTER)
         if binary is None:
             pytest.fail('%s is not on PATH: install Debian\'s %s package (lab/lab.sh deps installs it)'
                         % (EXPORTER, EXPORTER))
         self.url = 'http://127.0.0.1:%d/metrics' % free_port()
-        env = {'REDIS_ADDR': 'redis://%s' % target.address, 'REDIS_USER': user, 'REDIS_PASSWORD': password,
-               'REDIS_EXPORTER_WEB_LISTEN_ADDRESS': self.url.split('/')[2]}
+        env = {'REDIS_ADDR': '%s://%s' % ('rediss' if tls else 'redis', target.address), 'REDIS_USER': user,
+               'REDIS_PASSWORD': password, 'REDIS_EXPORTER_WEB_LISTEN_ADDRESS': self.url.split('/')[2]}
+        env.update(tls or {})
         self.log_path = workdir / 'exporter.log'
         self._log = open(self.log_path, 'w')
         self.proc = subprocess.Popen([binary], env=env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -78,10 +80,10 @@ class Exporter:
 def exporters(tmp_path) -> Iterator:
     started: list[Exporter] = []
 
-    def start(target: RedisNode, user: str = '', password: str = '') -> Exporter:
+    def start(target: RedisNode, user: str = '', password: str = '', tls: dict[str, str] | None = None) -> Exporter:
         workdir = tmp_path / ('exporter-%d' % len(started))
         workdir.mkdir()
-        started.append(Exporter(target, workdir, user, password))
+        started.append(Exporter(target, workdir, user, password, tls))
         return started[-1]
 
     yield start
@@ -132,3 +134,19 @@ def test_every_metric_the_alert_rules_read_is_written_by_the_exporter(cluster, e
     read = rule_metrics()
     assert {'redis_up', 'redis_master_link_up', 'redis_sentinel_master_status'} <= read
     assert not read - written, 'metrics the rules read that the exporter never writes: %s' % sorted(read - written)
+
+
+def test_the_exporter_reads_tls_servers_and_sentinels_with_the_settings_the_role_writes(tls_cluster, tls_files,
+                                                                                        exporters):
+    """The role's TLS variables (vars/main.yml) name the exporter's settings for a client certificate."""
+    names_of = yaml.safe_load((ROLE / 'vars/main.yml').read_text(encoding='utf-8'))['_redis_exporter_tls_env']
+    settings = re.findall(r"'(REDIS_EXPORTER_TLS_[A-Z_]+)'", names_of)
+    assert sorted(settings) == ['REDIS_EXPORTER_TLS_CA_CERT_FILE', 'REDIS_EXPORTER_TLS_CLIENT_CERT_FILE',
+                                'REDIS_EXPORTER_TLS_CLIENT_KEY_FILE']
+    tls = dict(zip(sorted(settings), [tls_files.ca, tls_files.client_cert, tls_files.client_key]))
+    for target in (tls_cluster.master, tls_cluster.sentinels[0]):
+        exporter = exporters(target, tls=tls)
+        wait_for(lambda: re.search(r'^redis_up 1$', exporter.metrics(), re.M) is not None,
+                 'the exporter to read %s over TLS' % target.address)
+    without_certificate = exporters(tls_cluster.master, tls={'REDIS_EXPORTER_TLS_CA_CERT_FILE': tls_files.ca})
+    assert re.search(r'^redis_up 0$', without_certificate.scrape_when_answering(), re.M)
