@@ -31,8 +31,11 @@ ERROR, WARNING, INFO = 'error', 'warning', 'info'
 SEVERITIES = (INFO, WARNING, ERROR)
 # fail_on: the lowest severity that fails the run ('never': report only).
 FAIL_ON = ('never', WARNING, ERROR)
+# A replica Sentinel would not promote.
 REPLICA_DOWN_FLAGS = ('s_down', 'o_down', 'disconnected')
-SENTINEL_DOWN_FLAGS = ('s_down', 'disconnected')
+# A peer that is gone: down for longer than down-after ('disconnected' alone also shows, briefly, right
+# after Sentinel discovered a live peer).
+GONE_FLAGS = ('s_down',)
 # Host clocks further apart than this many seconds are reported.
 MAX_CLOCK_SPREAD = 1.0
 
@@ -201,7 +204,7 @@ def sentinel_peer_findings(group: GroupData) -> list[Finding]:
         for peer in view.sentinels:
             if _known(peer, inventory):
                 continue
-            target = stale if is_down(peer, SENTINEL_DOWN_FLAGS) else foreign
+            target = stale if is_down(peer, GONE_FLAGS) else foreign
             target.setdefault(reported(peer), []).append(view.address)
     out = [Finding('stale_sentinel', WARNING, address,
                    'Sentinel %s is gone but %s still count(s) it, so the quorum and majority are computed over too '
@@ -211,8 +214,8 @@ def sentinel_peer_findings(group: GroupData) -> list[Finding]:
                    group.name, dict(listed_by=by))
            for address, by in sorted(stale.items())]
     out += [Finding('foreign_sentinel', ERROR, address,
-                    'Sentinel %s, which is not in redis_sentinel, monitors this group with %s: it votes in failovers '
-                    'and counts for the quorum (another deployment monitoring the same master under the same name?).'
+                    'Sentinel %s, which is not in redis_sentinel, monitors this group: %s count(s) it, it votes in '
+                    'failovers and counts for the quorum (another deployment watching the same master by the same name?).'
                     % (address, ', '.join(by)),
                     'Remove the group from that Sentinel (SENTINEL REMOVE %s there, or give that deployment another '
                     'master name), then SENTINEL RESET %s on each of ours, one at a time; or add it to '
@@ -231,7 +234,7 @@ def replica_list_findings(group: GroupData) -> list[Finding]:
         for replica in view.replicas:
             if _known(replica, inventory):
                 continue
-            target = stale if is_down(replica, REPLICA_DOWN_FLAGS) else unknown
+            target = stale if is_down(replica, GONE_FLAGS) else unknown
             target.setdefault(reported(replica), []).append(view.address)
     out = [Finding('stale_replica', WARNING, address,
                    'replica %s is gone but %s still list(s) it (down).' % (address, ', '.join(by)),
@@ -448,6 +451,13 @@ def kernel_warnings(start_log: str) -> list[tuple[str, str, str]]:
     return found
 
 
+def gist(line: str) -> str:
+    """The first sentence of a logged warning, without the log prefix (pid, role, time, level)."""
+    text = line[line.find('WARNING'):]
+    end = min((index for index in (text.find('! '), text.find('. ')) if index >= 0), default=len(text))
+    return text[:end + 1][:160]
+
+
 def parse_unit(show_output: str) -> tuple[str, bool]:
     """Restart= and whether the start guard is an ExecStartPre, from ``systemctl show``."""
     values: dict[str, list[str]] = {}
@@ -499,7 +509,7 @@ def kernel_findings(data: HostData) -> list[Finding]:
         return [Finding('kernel_warning', INFO, data.host, 'the start log of %s was not read: %s.'
                         % (data.server, data.log_error), 'Check the server\'s logfile and that the doctor runs as root.',
                         evidence=dict(address=data.server))]
-    return [Finding('kernel_warning', WARNING, data.host, '%s logged at its last start: %s' % (data.server, line),
+    return [Finding('kernel_warning', WARNING, data.host, '%s logged at its last start: "%s".' % (data.server, gist(line)),
                     fix + '; the warning leaves the log at the next start (rolling_restart.yml).',
                     evidence=dict(address=data.server, kind=kind, line=line))
             for kind, line, fix in kernel_warnings(data.start_log)]

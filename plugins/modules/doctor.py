@@ -24,10 +24,10 @@ description:
     (C(no_promotable_replica)), a down-after below the master's C(latest_fork_usec)
     (C(down_after_below_fork)), C(maxmemory) 0 (C(maxmemory_unset)) and a Sentinel user the data nodes
     refuse a command failover needs (C(sentinel_acl)).
-  - B(Host checks), when O(local_server) or O(clock_reference) is set, about the host the task runs on:
+  - B(Host checks), when O(local_server) or O(clock_reference) is set, about the host the task runs on -
     the local server without AOF while its systemd unit restarts it automatically and no start guard
     runs before it (C(persistence_off)), the kernel warnings it logged at its last start
-    (C(kernel_warning): overcommit, transparent huge pages, somaxconn), and this host's clock against
+    (C(kernel_warning) - overcommit, transparent huge pages, somaxconn), and this host's clock against
     O(clock_reference)'s C(TIME) (returned as RV(host_report.clock_offset)).
   - O(host_reports) merges the RV(host_report) of the runs on each host and compares their clocks
     (C(clock_skew), more than 1 s apart), so one task reports everything.
@@ -496,8 +496,9 @@ def main() -> None:
                   summary=summary(findings, ignored))
     gate = failing(findings, params['fail_on'])
     if gate:
-        module.fail_json(msg='The doctor found %d finding(s) at or above %s (fail_on): %s'
-                         % (len(gate), params['fail_on'], ' | '.join(item.line() for item in gate)), **result)
+        module.fail_json(msg='The doctor found %d finding(s) at or above %s (fail_on): %s. See the summary.'
+                         % (len(gate), params['fail_on'], ', '.join('%s %s on %s' % (item.severity, item.check, item.node)
+                                                                    for item in gate)), **result)
     module.exit_json(**result)
 
 

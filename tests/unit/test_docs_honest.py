@@ -26,6 +26,8 @@ NOT_VARIABLES = {
     'redis_configure': 'a tag',
     'redis_wait': 'a tag',
     'redis_port_t': 'the SELinux port type',
+    'redis_doctor_fail_on': 'a variable of playbooks/doctor.yml only (-e), not of the roles',
+    'redis_doctor_ignore': 'a variable of playbooks/doctor.yml only (-e), not of the roles',
 }
 # A word that starts with redis_ and is not inside a longer name (_redis_x, __redis_x, x.redis_y is fine).
 NAME = re.compile(r'(?<![\w$-])redis_[a-z0-9_]*[a-z0-9]')

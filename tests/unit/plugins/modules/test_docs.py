@@ -13,7 +13,7 @@ import yaml
 
 from ansible_collections.redisops.sentinel.plugins.action import preflight
 from ansible_collections.redisops.sentinel.plugins.modules import (
-    recover_info, redis_acl, redis_config, redis_replicaof, replica_wait, sentinel_failover, sentinel_monitor,
+    doctor, recover_info, redis_acl, redis_config, redis_replicaof, replica_wait, sentinel_failover, sentinel_monitor,
     sentinel_wait, topology_info)
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
@@ -26,6 +26,7 @@ SETTINGS_MODULES = {'redisops.sentinel.redis_acl': redis_acl,
 MODULES = dict(WAIT_MODULES, **SETTINGS_MODULES, **{'redisops.sentinel.topology_info': topology_info,
                                                     'redisops.sentinel.sentinel_failover': sentinel_failover,
                                                     'redisops.sentinel.recover_info': recover_info,
+                                                    'redisops.sentinel.doctor': doctor,
                                                     # An action plugin: its options are checked there.
                                                     'redisops.sentinel.preflight': preflight})
 
