@@ -11,9 +11,12 @@ these tests fail instead of skipping.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -150,3 +153,46 @@ def test_the_exporter_reads_tls_servers_and_sentinels_with_the_settings_the_role
                  'the exporter to read %s over TLS' % target.address)
     without_certificate = exporters(tls_cluster.master, tls={'REDIS_EXPORTER_TLS_CA_CERT_FILE': tls_files.ca})
     assert re.search(r'^redis_up 0$', without_certificate.scrape_when_answering(), re.M)
+
+
+def exporter_problems(tmp_path: Path, hosts: dict) -> dict[str, list[str]]:
+    """_redis_exporter_problems of each host of an inventory: the role's defaults as inventory-wide
+    variables (below the hosts' own, as role defaults are), its vars/main.yml as the play's."""
+    defaults = yaml.safe_load((ROLE / 'defaults/main.yml').read_text(encoding='utf-8'))
+    shared = {'redis_acl': False, 'redis_tls': False, 'redis_password': '', 'redis_sentinel_password': '',
+              'redis_port': 6379, 'redis_sentinel_port': 26379, 'redis_instance': '',
+              '_redis_server_local': '127.0.0.1', '_redis_sentinel_local': '127.0.0.1', 'ansible_connection': 'local'}
+    inventory = tmp_path / 'inventory.yml'
+    inventory.write_text(yaml.safe_dump({'redis_master': {'hosts': hosts},
+                                         'all': {'vars': dict(defaults, **shared)}}), encoding='utf-8')
+    playbook = tmp_path / 'problems.yml'
+    playbook.write_text(yaml.safe_dump([{
+        'hosts': 'all', 'gather_facts': False, 'vars_files': [str(ROLE / 'vars/main.yml')],
+        'tasks': [{'ansible.builtin.debug': {'var': '_redis_exporter_problems'}}]}]), encoding='utf-8')
+    env = {key: value for key, value in os.environ.items() if not key.startswith('ANSIBLE_')}
+    env['ANSIBLE_STDOUT_CALLBACK'] = 'ansible.posix.json'
+    result = subprocess.run([str(Path(sys.executable).parent / 'ansible-playbook'), '-i', str(inventory), str(playbook)],
+                            env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    task = json.loads(result.stdout)['plays'][0]['tasks'][0]
+    return {host: reply['_redis_exporter_problems'] for host, reply in task['hosts'].items()}
+
+
+def test_the_role_refuses_clashing_ports_and_bad_sources_and_accepts_a_second_server(tmp_path):
+    assert yaml.safe_load((ROLE / 'vars/main.yml').read_text(encoding='utf-8'))['_redis_exporter_port_default'] \
+        == yaml.safe_load((ROLE / 'defaults/main.yml').read_text(encoding='utf-8'))['redis_exporter_port']
+    problems = exporter_problems(tmp_path, {
+        'one': {'redis_address': '10.0.0.1'},
+        'one-cache': {'redis_address': '10.0.0.1', 'redis_instance': 'cache', 'redis_exporter_port': 9122},
+        'two': {'redis_address': '10.0.0.2', 'redis_exporter_allow_sources': ['10.0.0.0/8', 'fd00::5', 'prometheus']},
+        'three': {'redis_address': '10.0.0.3', 'redis_acl': True},
+        'four': {'redis_address': '10.0.0.4', 'redis_exporter_port': 70000},
+    })
+    assert problems['one'] == [] and problems['one-cache'] == []
+    assert problems['two'] == ['redis_exporter_allow_sources: "prometheus" is not an IP address or network (CIDR)']
+    assert problems['three'] == ['redis_acl is on: set redis_exporter_acl_password (the exporter user logs in with it)']
+    assert problems['four'] == ['redis_exporter_port and redis_exporter_sentinel_port must be between 1 and 65535']
+    clash = exporter_problems(tmp_path, {'one': {'redis_address': '10.0.0.1'},
+                                         'one-cache': {'redis_address': '10.0.0.1', 'redis_instance': 'cache'}})
+    assert clash['one-cache'] == ['port 9121 is the redis_exporter_port of another server on 10.0.0.1: '
+                                  'give each server of a host its own']
