@@ -379,8 +379,8 @@ def sentinel_acl_findings(group: GroupData) -> list[Finding]:
         elif node.acl_denied:
             out.append(Finding('sentinel_acl', ERROR, node.name,
                                'on data node %s (version %s) the Sentinel user %r may not run %s: a failover or '
-                               'the hello messages fail.' % (node.address, node.version, group.sentinel_user,
-                                                              '; '.join(node.acl_denied)),
+                               'the hello messages fail.'
+                               % (node.address, node.version, group.sentinel_user, '; '.join(node.acl_denied)),
                                'Grant the user what Sentinel sends: %s (redis_acl: true writes exactly this).'
                                % SENTINEL_RULES, group.name,
                                dict(address=node.address, version=node.version, user=group.sentinel_user,

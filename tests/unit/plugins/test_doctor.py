@@ -303,8 +303,8 @@ def test_only_the_last_start_counts():
     ('Restart=always\n', 'yes', None),
     ('', 'no', None),
 ])
-def test_persistence_off_while_the_unit_restarts_the_server(run_module, nodes, monkeypatch, show, appendonly,
-                                                              expected):
+def test_persistence_off_while_the_unit_restarts_the_server(
+        run_module, nodes, monkeypatch, show, appendonly, expected):
     """The server is real (conftest starts it with save "" and appendonly no); its unit is a table."""
     server = nodes.server()
     command(server, 'CONFIG', 'SET', 'appendonly', appendonly)
