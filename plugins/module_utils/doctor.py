@@ -66,7 +66,7 @@ SENTINEL_RULES = ('resetchannels &__sentinel__:hello +multi +slaveof +ping +exec
 DRYRUN_VERSION = (7, 0)
 
 # What the server logs at start about kernel settings (Redis 6 to 8, Valkey).
-START_MARKER = re.compile(r'oO0OoO0OoO0Oo (Redis|Valkey|KeyDB) is starting')
+START_MARKER = re.compile(r'oO0OoO0OoO0Oo [^\n]*?is starting')
 KERNEL_WARNINGS = (
     ('overcommit', re.compile(r'overcommit', re.I),
      'set vm.overcommit_memory=1 (redis_tune_host: true does it), so that background saves and full '

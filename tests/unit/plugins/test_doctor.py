@@ -291,6 +291,8 @@ def test_only_the_last_start_counts():
     second = '2:M 02 Jan # oO0OoO0OoO0Oo Valkey is starting oO0OoO0OoO0Oo\n2:M * Ready to accept connections\n'
     assert checks.kernel_warnings(checks.since_last_start(first)) != []
     assert checks.kernel_warnings(checks.since_last_start(first + second)) == []
+    third = '3:C # oO0OoO0OoO0Oo Redis Open Source is starting oO0OoO0OoO0Oo\n3:M # WARNING Memory overcommit must be enabled!\n'
+    assert checks.since_last_start(first + second + third) == third[third.index('oO0'):]
     assert checks.since_last_start('no start here\n') is None
 
 
