@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,21 +92,24 @@ def repo_env(source: Path) -> dict[str, str]:
 
 
 def user_env() -> dict[str, str]:
-    """The caller's environment without any ANSIBLE_* variable, the venv first on PATH."""
+    """The caller's environment without any ANSIBLE_* variable, this Python's venv first on PATH."""
     env = {name: value for name, value in os.environ.items() if not name.startswith('ANSIBLE_')}
-    env['PATH'] = '%s:%s' % (failover.TOP / '.venv' / 'bin', os.environ.get('PATH', ''))
+    env['PATH'] = '%s:%s' % (Path(sys.executable).parent, os.environ.get('PATH', ''))
     return dict(env, **callbacks())
 
 
 def install(source: Path, directory: Path) -> Path:
     """Build the collection at source and install the artifact as README "Install" says; the user's directory."""
     directory.mkdir(parents=True)
-    env = user_env()
-    check(['ansible-galaxy', 'collection', 'build', str(source), '--output-path', str(directory)], env=env)
-    artifact = next(directory.glob('redisops-sentinel-*.tar.gz'))
-    check(['ansible-galaxy', 'collection', 'install', '--no-deps', '-p', str(directory / 'collections'), str(artifact)],
-          cwd=directory, env=env)
+    # Written first: ansible-galaxy would otherwise find a copy in ~/.ansible/collections and install nothing.
     (directory / 'ansible.cfg').write_text(USER_CFG)
+    env = user_env()
+    check(['ansible-galaxy', 'collection', 'build', str(source), '--output-path', str(directory)], cwd=directory, env=env)
+    artifact = next(directory.glob('redisops-sentinel-*.tar.gz'))
+    check(['ansible-galaxy', 'collection', 'install', '--no-deps', '--force', '-p', str(directory / 'collections'),
+           str(artifact)], cwd=directory, env=env)
+    if not (directory / 'collections' / 'ansible_collections' / 'redisops' / 'sentinel' / 'playbooks' / 'site.yml').exists():
+        raise failover.BenchError('ansible-galaxy collection install of %s left no playbooks/site.yml' % artifact)
     return directory
 
 
