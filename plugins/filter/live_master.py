@@ -6,6 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from ansible_collections.redisops.sentinel.plugins.module_utils.address import parse_address
+from ansible_collections.redisops.sentinel.plugins.module_utils.agreement import (
+    Vote,
+    agreed_master,
+    is_majority,
+    known_sentinels,
+    masters_seen,
+    moving,
+    tilted,
+)
+from ansible_collections.redisops.sentinel.plugins.module_utils.client import REDIS_PORT
+
 DOCUMENTATION = r"""
 name: live_master
 short_description: Decide the current master of a master group from a topology_info report
@@ -44,37 +56,30 @@ _value:
 LOOPBACK_PREFIXES = ('127.', '[::1]:', '::1:', 'localhost:')
 
 
-def split_address(address: str) -> dict[str, Any]:
-    host, dummy, port = address.rpartition(':')
-    return dict(host=host[1:-1] if host.startswith('[') else host, port=int(port))
+def counted(votes: list[Vote]) -> list[Vote]:
+    """The Sentinels that count: they answer and follow a master not on loopback (the packaged default configuration)."""
+    return [vote for vote in votes if vote.answered and vote.master and not vote.master.startswith(LOOPBACK_PREFIXES)]
 
 
-def answering(sentinels: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [row for row in sentinels
-            if row.get('reachable') and row.get('master') and not row['master'].startswith(LOOPBACK_PREFIXES)]
-
-
-def transition_problem(name: str, rows: list[dict[str, Any]], sentinels: list[dict[str, Any]]) -> str | None:
-    """Why the Sentinels' view of the group cannot be trusted right now, or None."""
-    tilted = [row['address'] for row in rows if row.get('tilt')]
-    if tilted:
+def transition_problem(name: str, votes: list[Vote], asked: list[Vote]) -> str | None:
+    """Why the view of the Sentinels that count (``votes``, of all ``asked``) cannot be trusted right now, or None."""
+    tilt = tilted(votes)
+    if tilt:
         return ('Sentinel(s) %s are in TILT mode (a clock jump or an overload): wait until TILT ends, 30 s after '
-                'its cause, and run again.' % ', '.join(tilted))
-    moving = [row['address'] for row in rows
-              if {'failover_in_progress', 'o_down'} & set(row.get('flags') or [])]
-    if moving:
+                'its cause, and run again.' % ', '.join(tilt))
+    moved = moving(votes)
+    if moved:
         return ('a failover is in progress or the master is objectively down (seen by %s): wait until the '
-                'Sentinels agree on a master again, and run again.' % ', '.join(moving))
-    seen = sorted({row['master'] for row in rows})
-    if len(seen) > 1:
+                'Sentinels agree on a master again, and run again.' % ', '.join(moved))
+    if agreed_master(votes) is None:
         return ('the Sentinels disagree about the master (%s): fix the network between them and wait until they '
-                'agree.' % ' vs '.join(seen))
-    known = max(int(row.get('num_other_sentinels') or 0) for row in rows) + 1
-    if len(rows) * 2 <= known:
-        silent = [row['address'] for row in sentinels if not row.get('reachable')]
+                'agree.' % ' vs '.join(masters_seen(votes)))
+    known = known_sentinels(votes)
+    if not is_majority(len(votes), known):
+        silent = [vote.address for vote in asked if not vote.answered]
         return ('only %d of the %d Sentinels that know %s answered (%s): a majority must answer before the roles '
                 'trust their view of the master. Check the Sentinels that did not: %s.'
-                % (len(rows), known, name, ', '.join(row['address'] for row in rows),
+                % (len(votes), known, name, ', '.join(vote.address for vote in votes),
                    ', '.join(silent) or 'see playbooks/status.yml'))
     return None
 
@@ -93,16 +98,17 @@ def master_problem(master: str, nodes: list[dict[str, Any]]) -> str | None:
 
 def live_master(group: dict[str, Any]) -> dict[str, Any]:
     name = group.get('name')
-    sentinels = group.get('sentinels') or []
-    rows = answering(sentinels)
+    asked = [Vote.from_row(row) for row in group.get('sentinels') or []]
+    votes = counted(asked)
     verdict: dict[str, Any] = dict(name=name, master=None, problem=None)
-    if not rows:
+    if not votes:
         return verdict
-    problem = transition_problem(name, rows, sentinels) or master_problem(rows[0]['master'], group.get('nodes') or [])
+    master = agreed_master(votes)
+    problem = transition_problem(name, votes, asked) or master_problem(master, group.get('nodes') or [])
     if problem:
         verdict['problem'] = 'The running topology of %s must not be changed now: %s' % (name, problem)
     else:
-        verdict['master'] = split_address(rows[0]['master'])
+        verdict['master'] = parse_address(master, REDIS_PORT)._asdict()
     return verdict
 
 

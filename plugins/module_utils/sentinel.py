@@ -17,7 +17,9 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.address import A
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import ResponseError
 
 NO_SUCH_MASTER = 'no such master with that name'
-MASTER_DOWN_FLAGS = ('s_down', 'o_down', 'failover_in_progress')
+# Flags of a master while Sentinel moves the group: objectively down (a failover is about to start) or failing over.
+TRANSITION_FLAGS = ('o_down', 'failover_in_progress')
+MASTER_DOWN_FLAGS = ('s_down',) + TRANSITION_FLAGS
 REPLICA_DOWN_FLAGS = ('s_down', 'disconnected')
 SENTINEL_DOWN_FLAGS = ('s_down',)
 _TEXT_KEYS = frozenset(('name', 'ip', 'runid', 'master-host'))
@@ -44,6 +46,11 @@ def node_address(node: dict[str, Any]) -> str:
 
 def is_healthy(node: dict[str, Any], down_flags: Sequence[str]) -> bool:
     return not any(flag in node.get('flags', []) for flag in down_flags)
+
+
+def sentinel_tilt(client) -> bool:
+    """Whether the Sentinel is in TILT mode (INFO sentinel): it takes no action until TILT ends."""
+    return int(client.info('sentinel').get('sentinel_tilt', 0)) == 1
 
 
 def sentinel_master(client, name: str) -> dict[str, Any] | None:

@@ -122,12 +122,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import (
     format_address, parse_address, parse_address_list)
+from ansible_collections.redisops.sentinel.plugins.module_utils.agreement import Vote, agreed_master, masters_seen
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     REDIS_PORT, RETRYABLE_ERRORS, SENTINEL_PORT, connect, connection_argument_spec, connection_param_errors,
     ensure_redis_library, fail_on_param_errors)
 from ansible_collections.redisops.sentinel.plugins.module_utils.replication import replication_state
 from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import (
-    node_address, observe, pairs_to_dict)
+    node_address, observe, pairs_to_dict, sentinel_tilt)
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
 
 
@@ -156,7 +157,7 @@ def ask_sentinel(params: dict[str, Any], address, names: list[str] | None) -> di
     entry: dict[str, Any] = dict(address=str(address), reachable=False, error=None, tilt=None, views={})
     client = connect(params, address.host, address.port)
     try:
-        entry['tilt'] = int(client.info('sentinel').get('sentinel_tilt', 0)) == 1
+        entry['tilt'] = sentinel_tilt(client)
         if names is None:
             names = [pairs_to_dict(item)['name'] for item in client.execute_command('SENTINEL', 'MASTERS')]
         entry['views'] = {name: observe(client, name, check_quorum=True) for name in names}
@@ -210,22 +211,20 @@ def ask_node(params: dict[str, Any], address: str) -> dict[str, Any]:
 
 def group_report(params: dict[str, Any], name: str, answers: list[dict[str, Any]]) -> dict[str, Any]:
     sentinels = [sentinel_row(entry, name) for entry in answers]
-    seen = sorted({row['master'] for row in sentinels if row['master']})
-    reachable = [row for row in sentinels if row['reachable']]
-    agreed = len(seen) == 1 and all(row['master'] == seen[0] for row in reachable)
+    votes = [Vote.from_row(row) for row in sentinels]
+    seen, master = masters_seen(votes), agreed_master(votes)
     addresses = list(seen)
     for entry in answers:
         for replica in (entry['views'].get(name) or {}).get('replicas', []):
             if node_address(replica) not in addresses:
                 addresses.append(node_address(replica))
     nodes = [ask_node(params, address) for address in seen + sorted(set(addresses) - set(seen))]
-    master_offset = next((node['offset'] for node in nodes
-                          if agreed and node['address'] == seen[0] and node['reachable']), None)
+    master_offset = next((node['offset'] for node in nodes if node['address'] == master and node['reachable']), None)
     for node in nodes:
         if master_offset is not None and node.get('role') == 'slave':
             node['lag_bytes'] = max(master_offset - node['offset'], 0)
-    return dict(name=name, master=seen[0] if agreed else None, agreed=agreed,
-                masters_seen=seen, sentinels=sentinels, nodes=nodes)
+    return dict(name=name, master=master, agreed=master is not None, masters_seen=seen, sentinels=sentinels,
+                nodes=nodes)
 
 
 def describe_sentinel(row: dict[str, Any]) -> str:
