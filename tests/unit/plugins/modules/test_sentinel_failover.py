@@ -14,12 +14,12 @@ import pytest
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import Address
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import RETRYABLE_ERRORS, ResponseError, connect
-from ansible_collections.redisops.sentinel.plugins.modules import sentinel_failover
-from ansible_collections.redisops.sentinel.plugins.modules.sentinel_failover import (
+from ansible_collections.redisops.sentinel.plugins.module_utils.switchover import (
     SentinelAnswer,
     failover_refusal,
     sentinel_unmet,
 )
+from ansible_collections.redisops.sentinel.plugins.modules import sentinel_failover
 
 from conftest import MASTER_NAME, NodeFactory, RedisNode, link_up, sentinel_sees, wait_for
 
