@@ -16,7 +16,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.agreement import
     moving,
     tilted,
 )
-from ansible_collections.redisops.sentinel.plugins.module_utils.client import REDIS_PORT
+from ansible_collections.redisops.sentinel.plugins.module_utils.topology import DEFAULT_PORT
 
 DOCUMENTATION = r"""
 name: live_master
@@ -108,7 +108,7 @@ def live_master(group: dict[str, Any]) -> dict[str, Any]:
     if problem:
         verdict['problem'] = 'The running topology of %s must not be changed now: %s' % (name, problem)
     else:
-        verdict['master'] = parse_address(master, REDIS_PORT)._asdict()
+        verdict['master'] = parse_address(master, DEFAULT_PORT)._asdict()
     return verdict
 
 

@@ -5,8 +5,9 @@
 The rules are stated here once for every plugin that acts on the master the Sentinels agree on:
 sentinel_failover (its checks before SENTINEL FAILOVER and its wait for the new master), the
 live_master filter (may the roles follow the running topology now) and topology_info (do the
-Sentinels agree). What each Sentinel reports about the group is a Vote; each caller words the
-outcome for its own users.
+Sentinels agree). What each Sentinel reports about the group (module_utils/sentinel.py reads it)
+is a Vote; each caller words the outcome for its own users. Only address.py is imported, so that
+the filter loads on the controller without the Redis client.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import (
-    MASTER_DOWN_FLAGS,
-    TRANSITION_FLAGS,
-    node_address,
-)
+from ansible_collections.redisops.sentinel.plugins.module_utils.address import format_address
 
 FAILOVER_IN_PROGRESS = 'failover_in_progress'
+# Flags of a master while Sentinel moves the group: objectively down (a failover is about to start) or failing over.
+TRANSITION_FLAGS = ('o_down', FAILOVER_IN_PROGRESS)
+# Those, or the master subjectively down for one Sentinel: a switchover neither starts nor ends while one is set.
+MASTER_DOWN_FLAGS = ('s_down',) + TRANSITION_FLAGS
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Vote:
         """The vote of a Sentinel that answered, from its SENTINEL MASTER reply (None: it monitors no such group)."""
         if master is None:
             return cls(address, tilt=tilt)
-        return cls(address, node_address(master), tuple(master.get('flags') or ()), tilt,
+        return cls(address, format_address(master['ip'], master['port']), tuple(master.get('flags') or ()), tilt,
                    known=int(master.get('num-other-sentinels') or 0) + 1)
 
     @classmethod

@@ -14,12 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import AddressMatcher, format_address
+from ansible_collections.redisops.sentinel.plugins.module_utils.agreement import MASTER_DOWN_FLAGS
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import ResponseError
 
 NO_SUCH_MASTER = 'no such master with that name'
-# Flags of a master while Sentinel moves the group: objectively down (a failover is about to start) or failing over.
-TRANSITION_FLAGS = ('o_down', 'failover_in_progress')
-MASTER_DOWN_FLAGS = ('s_down',) + TRANSITION_FLAGS
 REPLICA_DOWN_FLAGS = ('s_down', 'disconnected')
 SENTINEL_DOWN_FLAGS = ('s_down',)
 _TEXT_KEYS = frozenset(('name', 'ip', 'runid', 'master-host'))
