@@ -211,15 +211,16 @@ def ci_time() -> dict[str, str] | None:
     """benchmarks/ci-time.txt: lines `seconds: N`, `date: YYYY-MM-DD`, `machine: ...`, `commit: ...`."""
     if not CI_TIME.exists():
         return None
-    found = dict(line.split(':', 1) for line in CI_TIME.read_text().splitlines() if ':' in line)
-    found = {key.strip(): value.strip() for key, value in found.items()}
-    return found if all(found.get(key) for key in CI_FIELDS) else None
+    pairs = (line.split(':', 1) for line in CI_TIME.read_text().splitlines() if ':' in line)
+    found = {key.strip(): value.strip() for key, value in pairs}
+    complete = all(found.get(key) for key in CI_FIELDS) and found['seconds'].isdigit()
+    return found if complete else None
 
 
 def ci_section() -> list[str]:
     found = ci_time()
     if found is None:
-        figure_text = ('**not measured yet.** Run `.ci/run` on a bare machine (a fresh Debian 12 with only package '
+        figure_text = ('**not measured yet** (or `benchmarks/ci-time.txt` lacks a field). Run `.ci/run` on a bare machine (a fresh Debian 12 with only package '
                        'registries reachable), then write `benchmarks/ci-time.txt` with the lines `seconds: N` (the '
                        '"CI finished in N s" it prints), `date: YYYY-MM-DD`, `machine: cores, memory, CPU model` and '
                        '`commit: HASH`, and regenerate this report.')
