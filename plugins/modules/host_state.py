@@ -1,0 +1,157 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: host_state
+short_description: Read what a Redis host already has, in one cheap pass
+version_added: "0.2.0"
+description:
+  - Reads, without changing anything, which of O(packages) are not installed (from the package
+    database, C(dpkg-query) or C(rpm), without opening the package manager's cache), which of
+    the files in O(markers) already hold their marker text, and whether each of O(units) is
+    enabled and active.
+  - The roles of this collection run it once per host so that a re-run that has nothing to install
+    does not start the package manager, and so that a configuration file the service owns is
+    recognised before anything is written.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The module only reads.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  packages:
+    description:
+      - Package names to look up.
+    type: list
+    elements: str
+    default: []
+  markers:
+    description:
+      - File paths and the text that marks each as written once already.
+    type: dict
+    default: {}
+  units:
+    description:
+      - systemd unit names (with their suffix, for example V(redis-server.service)).
+    type: list
+    elements: str
+    default: []
+notes:
+  - Needs C(dpkg-query) (Debian family) or C(rpm) (RedHat family) for O(packages).
+author:
+  - redisops maintainers (@redisops)
+"""
+
+EXAMPLES = r"""
+- name: Read what the host already has
+  redisops.sentinel.host_state:
+    packages: [redis-server, redis-sentinel]
+    markers:
+      /etc/redis/sentinel.conf: "redisops.sentinel: bootstrap configuration"
+  register: state
+
+- name: Install what is missing
+  ansible.builtin.package:
+    name: "{{ state.missing_packages }}"
+  when: state.missing_packages | length > 0
+"""
+
+RETURN = r"""
+missing_packages:
+  description: The packages of O(packages) that are not installed.
+  returned: always
+  type: list
+  elements: str
+marked:
+  description: The files of O(markers) that exist and hold their marker.
+  returned: always
+  type: list
+  elements: str
+units:
+  description: For each unit of O(units), whether it is enabled and whether it is active.
+  returned: always
+  type: dict
+  sample: {redis-server.service: {enabled: true, active: true}}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes
+
+# How each package database tells what is installed: the command, and the
+# output line of an installed package.
+DPKG = ['dpkg-query', '--show', '--showformat', '${Package} ${db:Status-Status}\\n']
+RPM = ['rpm', '--query', '--queryformat', '%{NAME} installed\\n']
+# UnitFileState values of a unit that starts at boot.
+ENABLED = ('enabled', 'enabled-runtime', 'static', 'alias', 'indirect')
+
+
+def installed(module: AnsibleModule, packages: list[str]) -> set[str]:
+    """The names of those packages that are installed (unknown names count as not installed)."""
+    if not packages:
+        return set()
+    for command in (DPKG, RPM):
+        tool = module.get_bin_path(command[0])
+        if tool is None:
+            continue
+        # Exit code 1 only says that some package is not installed.
+        rc, out, err = module.run_command([tool] + command[1:] + packages)
+        if rc not in (0, 1):
+            module.fail_json(msg='%s failed: %s' % (command[0], err.strip() or out.strip()))
+        return {fields[0] for fields in (line.split() for line in out.splitlines())
+                if len(fields) == 2 and fields[1] == 'installed'}
+    module.fail_json(msg='Neither dpkg-query nor rpm was found: the roles know the Debian and RedHat families.')
+    return set()
+
+
+def marked(markers: dict[str, str]) -> list[str]:
+    found = []
+    for path, marker in markers.items():
+        try:
+            with open(path, 'rb') as handle:
+                if to_bytes(marker) in handle.read():
+                    found.append(path)
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def unit_states(module: AnsibleModule, units: list[str]) -> dict[str, dict[str, bool]]:
+    """Enabled and active, from one systemctl call (a unit that does not exist is neither)."""
+    if not units:
+        return {}
+    rc, out, err = module.run_command(['systemctl', 'show', '--property=UnitFileState,ActiveState'] + units)
+    if rc != 0:
+        module.fail_json(msg='systemctl show failed: %s' % (err.strip() or out.strip()))
+    # One block of KEY=value lines per unit, in the order asked, blocks separated by an empty line.
+    blocks = [dict(line.split('=', 1) for line in block.splitlines() if '=' in line)
+              for block in out.strip().split('\n\n')]
+    if len(blocks) != len(units):
+        module.fail_json(msg='systemctl show answered %d blocks for %d units: %s' % (len(blocks), len(units), out))
+    return {unit: {'enabled': block.get('UnitFileState') in ENABLED, 'active': block.get('ActiveState') == 'active'}
+            for unit, block in zip(units, blocks)}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={'packages': {'type': 'list', 'elements': 'str', 'default': []},
+                       'markers': {'type': 'dict', 'default': {}},
+                       'units': {'type': 'list', 'elements': 'str', 'default': []}},
+        supports_check_mode=True,
+    )
+    packages = module.params['packages']
+    present = installed(module, packages)
+    module.exit_json(changed=False, missing_packages=[p for p in packages if p not in present],
+                     marked=marked(module.params['markers']), units=unit_states(module, module.params['units']))
+
+
+if __name__ == '__main__':
+    main()
