@@ -436,13 +436,13 @@ ROLE_PLAYS = """
   tasks:
     - ansible.builtin.include_role:
         name: redisops.sentinel.redis
-        tasks_from: preflight.yml
+        tasks_from: preflight
 - hosts: redis_replica
   gather_facts: false
   tasks:
     - ansible.builtin.include_role:
         name: redisops.sentinel.redis
-        tasks_from: preflight.yml
+        tasks_from: preflight
       vars:
         _redis_preflight_role: replica
 - hosts: redis_sentinel
@@ -450,7 +450,7 @@ ROLE_PLAYS = """
   tasks:
     - ansible.builtin.include_role:
         name: redisops.sentinel.redis
-        tasks_from: preflight.yml
+        tasks_from: preflight
       vars:
         _redis_preflight_role: sentinel
 """
