@@ -462,6 +462,13 @@ def test_the_roles_check_only_plays_with_hosts_not_checked_yet(tmp_path):
     whose hosts an earlier play checked."""
     inventory = inventory_file()
     inventory['redis_sentinel']['hosts']['h4'] = {'redis_address': '10.0.0.4'}
+    # The plays gather this machine's facts: the hosts bind loopback addresses, which it holds, and
+    # the master is announced at another address (a replica on this machine would hold its own).
+    for group in ('redis_master', 'redis_replica', 'redis_sentinel'):
+        for name, host in inventory[group]['hosts'].items():
+            if host:
+                host['redis_address'] = '127.0.0.%s' % name[1:]
+    inventory['redis_master']['hosts']['h1']['redis_announce_ip'] = '10.0.0.1'
     (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
     (tmp_path / 'playbook.yml').write_text(ROLE_PLAYS)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / 'playbooks/collections'), ANSIBLE_NOCOLOR='1')
