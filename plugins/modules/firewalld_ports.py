@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: firewalld_ports
 short_description: Open several TCP ports in a firewalld zone, permanently and at once, in one pass
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - Opens each of O(ports) for TCP in O(zone) (the default zone when not given), in the running
     firewall and in its permanent configuration, through one connection to firewalld. Ports already
@@ -73,6 +73,8 @@ zone:
   type: str
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 PROTOCOL = 'tcp'
@@ -123,13 +125,14 @@ def ensure_ports(module: AnsibleModule, fw, zone: str, ports: list[int]) -> list
     return opened
 
 
+def argument_spec() -> dict[str, dict[str, Any]]:
+    return {'ports': {'type': 'list', 'elements': 'int', 'required': True},
+            'zone': {'type': 'str', 'default': ''},
+            'start': {'type': 'bool', 'default': False}}
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={'ports': {'type': 'list', 'elements': 'int', 'required': True},
-                       'zone': {'type': 'str', 'default': ''},
-                       'start': {'type': 'bool', 'default': False}},
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     for port in module.params['ports']:
         if not 1 <= port <= 65535:
             module.fail_json(msg='Port %d is not between 1 and 65535.' % port)

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: host_state
 short_description: Read what a Redis host already has, in one cheap pass
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - Reads, without changing anything, which of O(packages) are not installed (from the package
     database, C(dpkg-query) or C(rpm), without opening the package manager's cache), which of
@@ -83,6 +83,8 @@ units:
   sample: {redis-server.service: {enabled: true, active: true}}
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
 
@@ -140,13 +142,14 @@ def unit_states(module: AnsibleModule, units: list[str]) -> dict[str, dict[str, 
             for unit, block in zip(units, blocks)}
 
 
+def argument_spec() -> dict[str, dict[str, Any]]:
+    return {'packages': {'type': 'list', 'elements': 'str', 'default': []},
+            'markers': {'type': 'dict', 'default': {}},
+            'units': {'type': 'list', 'elements': 'str', 'default': []}}
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={'packages': {'type': 'list', 'elements': 'str', 'default': []},
-                       'markers': {'type': 'dict', 'default': {}},
-                       'units': {'type': 'list', 'elements': 'str', 'default': []}},
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     packages = module.params['packages']
     present = installed(module, packages)
     module.exit_json(changed=False, missing_packages=[p for p in packages if p not in present],

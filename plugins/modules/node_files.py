@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: node_files
 short_description: Ensure the directories and files of a Redis host in one pass
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - Ensures a list of directories and files, in order, in one module run. The roles of this
     collection write a host's data and log directories, systemd drop-ins, start guard, TLS files and
@@ -118,6 +118,8 @@ missing:
   elements: str
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.files import ensure
@@ -134,12 +136,13 @@ ENTRY = {
 }
 
 
+def argument_spec() -> dict[str, dict[str, Any]]:
+    return {'files': {'type': 'list', 'elements': 'dict', 'required': True, 'options': ENTRY,
+                      'mutually_exclusive': [('content', 'secret_content')]}}
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={'files': {'type': 'list', 'elements': 'dict', 'required': True, 'options': ENTRY,
-                                 'mutually_exclusive': [('content', 'secret_content')]}},
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     report = ensure(module, module.params['files'])
     result = report.result()
     if module._diff:

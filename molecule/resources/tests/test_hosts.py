@@ -123,6 +123,11 @@ def _redis_units(os_vars: dict[str, Any], expected: Expected) -> list[str]:
     return [unit for unit in _units(os_vars, expected) if unit != 'firewalld']
 
 
+def _guard_settings_path(os_vars: dict[str, Any], server: Any) -> str:
+    config = _instance_path(os_vars, 'config_file', server.instance)
+    return os.path.join(os.path.dirname(config), 'redisops-guard' + ('-' + server.instance if server.instance else '') + '.json')
+
+
 def _modes(os_vars: dict[str, Any], expected: Expected) -> dict[str, str]:
     """path -> "owner group mode" of every file and directory the roles own."""
     user = '%s %s ' % (os_vars['__redis_user'], os_vars['__redis_group'])
@@ -130,7 +135,6 @@ def _modes(os_vars: dict[str, Any], expected: Expected) -> dict[str, str]:
     modes: dict[str, str] = {}
     for server in expected.servers:
         config = _instance_path(os_vars, 'config_file', server.instance)
-        guard = 'redisops-guard' + ('-' + server.instance if server.instance else '') + '.json'
         data_dir = os_vars['__redis_dir'] + ('/' + server.instance if server.instance else '')
         modes.update({
             os.path.dirname(config): user + '2770',
@@ -138,7 +142,7 @@ def _modes(os_vars: dict[str, Any], expected: Expected) -> dict[str, str]:
             data_dir: user + '0750',
             os.path.dirname(os_vars['__redis_logfile']): log_dir,
             START_GUARD: 'root root 0644',
-            os.path.join(os.path.dirname(config), guard): 'root root 0600',
+            _guard_settings_path(os_vars, server): 'root root 0600',
         })
     if expected.sentinel_port:
         config = os_vars['__redis_sentinel_config_file']
@@ -205,6 +209,16 @@ def test_owners_and_modes(host: Any, expected: Expected, os_vars: dict[str, Any]
         path, owner, group, mode = line.rsplit(' ', 3)
         found[path] = '%s %s %s' % (owner, group, mode.zfill(4))
     assert found == wanted
+
+
+def test_start_guard_reads_its_settings(host: Any, expected: Expected, os_vars: dict[str, Any]) -> None:
+    """The start guard parses this file before every start of the server: unreadable settings
+    would stop the server from ever starting again."""
+    for server in expected.servers:
+        path = _guard_settings_path(os_vars, server)
+        settings = json.loads(host.run('cat %s', path).stdout)
+        assert settings['master_name'] and isinstance(settings['sentinels'], list), path
+        assert settings['config_file'] == _instance_path(os_vars, 'config_file', server.instance), path
 
 
 @pytest.mark.parametrize('where', ['runtime', 'permanent'])
