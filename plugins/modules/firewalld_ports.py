@@ -73,7 +73,7 @@ zone:
   type: str
 """
 
-from typing import Any
+from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -103,25 +103,36 @@ def client(module: AnsibleModule):
     return fw
 
 
+def add(call: Callable[[], Any]) -> None:
+    """One port added; another run on the same machine may have added it a moment before."""
+    try:
+        call()
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        # firewalld's client raises its own or D-Bus errors; only this one means "done".
+        if 'ALREADY_ENABLED' not in str(exc):
+            raise
+
+
 def ensure_ports(module: AnsibleModule, fw, zone: str, ports: list[int]) -> list[dict]:
+    # Each query and addition is one call firewalld makes on its side: several servers of one
+    # machine (redis_instance) open their ports at the same time without overwriting each other,
+    # which reading the zone's permanent settings and writing them back would.
     permanent_zone = fw.config().getZoneByName(zone)
-    settings = permanent_zone.getSettings()
     opened = []
     for port in ports:
-        entry = {'port': '%d/%s' % (port, PROTOCOL),
-                 'runtime': not fw.queryPort(zone, str(port), PROTOCOL),
-                 'permanent': not settings.queryPort(str(port), PROTOCOL)}
+        number = str(port)
+        entry = {'port': '%s/%s' % (number, PROTOCOL),
+                 'runtime': not fw.queryPort(zone, number, PROTOCOL),
+                 'permanent': not permanent_zone.queryPort(number, PROTOCOL)}
         if not (entry['runtime'] or entry['permanent']):
             continue
         opened.append(entry)
         if module.check_mode:
             continue
         if entry['runtime']:
-            fw.addPort(zone, str(port), PROTOCOL, 0)
+            add(lambda: fw.addPort(zone, number, PROTOCOL, 0))
         if entry['permanent']:
-            settings.addPort(str(port), PROTOCOL)
-    if any(entry['permanent'] for entry in opened) and not module.check_mode:
-        permanent_zone.update(settings)
+            add(lambda: permanent_zone.addPort(number, PROTOCOL))
     return opened
 
 
