@@ -195,17 +195,24 @@ def unreachable_findings(group: GroupData) -> list[Finding]:
     return out
 
 
+def _outsiders(group: GroupData, listed: str,
+               inventory: list[AddressMatcher]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Entries of each Sentinel's ``listed`` list (sentinels or replicas) that the inventory does not
+    name, split into those down (gone) and those up, each with the Sentinels that list it."""
+    gone: dict[str, list[str]] = {}
+    live: dict[str, list[str]] = {}
+    for view in group.views:
+        for entry in getattr(view, listed):
+            if _known(entry, inventory):
+                continue
+            target = gone if is_down(entry, GONE_FLAGS) else live
+            target.setdefault(reported(entry), []).append(view.address)
+    return gone, live
+
+
 def sentinel_peer_findings(group: GroupData) -> list[Finding]:
     """Sentinels a Sentinel counts that are not in the inventory: gone (stale) or of another deployment."""
-    inventory = _matchers(group.inventory_sentinels, 26379)
-    stale: dict[str, list[str]] = {}
-    foreign: dict[str, list[str]] = {}
-    for view in group.views:
-        for peer in view.sentinels:
-            if _known(peer, inventory):
-                continue
-            target = stale if is_down(peer, GONE_FLAGS) else foreign
-            target.setdefault(reported(peer), []).append(view.address)
+    stale, foreign = _outsiders(group, 'sentinels', _matchers(group.inventory_sentinels, 26379))
     out = [Finding('stale_sentinel', WARNING, address,
                    'Sentinel %s is gone but %s still count(s) it, so the quorum and majority are computed over too '
                    'many Sentinels.' % (address, ', '.join(by)),
@@ -227,15 +234,8 @@ def sentinel_peer_findings(group: GroupData) -> list[Finding]:
 
 def replica_list_findings(group: GroupData) -> list[Finding]:
     """Replicas a Sentinel lists that are not data nodes of the inventory."""
-    inventory = _matchers([node.address for node in group.nodes if node.in_inventory], 6379)
-    stale: dict[str, list[str]] = {}
-    unknown: dict[str, list[str]] = {}
-    for view in group.views:
-        for replica in view.replicas:
-            if _known(replica, inventory):
-                continue
-            target = stale if is_down(replica, GONE_FLAGS) else unknown
-            target.setdefault(reported(replica), []).append(view.address)
+    stale, unknown = _outsiders(group, 'replicas',
+                                _matchers([node.address for node in group.nodes if node.in_inventory], 6379))
     out = [Finding('stale_replica', WARNING, address,
                    'replica %s is gone but %s still list(s) it (down).' % (address, ', '.join(by)),
                    'SENTINEL RESET %s on each Sentinel, one at a time, waiting until SENTINEL REPLICAS lists only the '
