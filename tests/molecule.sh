@@ -24,6 +24,7 @@ run_one() {
     cat "$logs/$scenario.log"
     printf '[molecule] %s: %s in %d s\n' "$scenario" "$([ "$rc" -eq 0 ] && echo passed || echo "FAILED (rc $rc)")" \
       "$(( $(date +%s) - start ))" | tee -a "$logs/summary"
+    [ "$rc" -eq 0 ] && echo "$scenario: passed" >>"$logs/summary.plain"
   } 9>"$logs/.print"
 }
 
@@ -35,6 +36,13 @@ for scenario in "$@"; do
   run_one "$scenario" &
 done
 wait
+# A failed scenario's errors again at the very end, where a CI page that
+# shows only the tail of the output still has them.
+for scenario in "$@"; do
+  grep -q "^$scenario: passed" "$logs/summary.plain" 2>/dev/null && continue
+  echo "[molecule] $scenario: the failures (whole output above):"
+  grep -n -E -A 25 'fatal: |failed: \[|FAILED!|ERROR!|UNREACHABLE!|CRITICAL|Idempotence test failed|AssertionError' "$logs/$scenario.log" | head -n 150
+done
 echo "[molecule] summary ($slots at a time, $(( $(date +%s) - start )) s in all):"
 cat "$logs/summary"
 ! grep -q FAILED "$logs/summary"
