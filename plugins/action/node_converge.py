@@ -1,0 +1,163 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side of redisops.sentinel.node_converge: one service of a host (redis-server or
+redis-sentinel) brought to its configuration in one task, by running the collection's own modules in
+order: its files (node_files), its systemd unit (systemd_service, only when something asks for it),
+its live settings (redis_config, redis_acl, sentinel_monitor), a restart for settings that apply only
+at start, and the files written after the first start. See plugins/modules/node_converge.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible.plugins.action import ActionBase
+
+# The modules a live step may run, all of this collection and all taking the TLS options.
+LIVE_MODULES = ('redis_config', 'redis_acl', 'sentinel_monitor')
+TLS_OPTIONS = ('tls', 'tls_ca_file', 'tls_cert_file', 'tls_key_file', 'tls_verify_hostname')
+# A module's result keys that are not passed on: the arguments it ran with (masked, but long).
+DROPPED_KEYS = ('invocation', '_ansible_no_log', 'changed', 'failed', 'msg', 'warnings', 'deprecations', 'diff')
+
+ARGUMENT_SPEC: dict[str, dict[str, Any]] = dict(
+    service=dict(type='str', required=True),
+    unit=dict(type='dict', default={}),
+    files=dict(type='list', elements='dict', default=[]),
+    restart_paths=dict(type='list', elements='str', default=[]),
+    keep_running=dict(type='bool', default=False),
+    stop_first=dict(type='bool', default=False),
+    start=dict(type='bool', default=True),
+    live=dict(type='list', elements='dict', default=[], options=dict(
+        module=dict(type='str', required=True, choices=list(LIVE_MODULES)),
+        args=dict(type='dict', required=True, no_log=False),
+        label=dict(type='str'),
+        each=dict(type='list', elements='dict'),
+        each_options=dict(type='dict', default={}))),
+    restart_for_settings=dict(type='bool', default=False),
+    files_after_start=dict(type='list', elements='dict', default=[]),
+    tls=dict(type='bool', default=False),
+    tls_ca_file=dict(type='path'),
+    tls_cert_file=dict(type='path'),
+    tls_key_file=dict(type='path'),
+    tls_verify_hostname=dict(type='bool', default=False),
+)
+
+
+class Step(Exception):
+    """A module of the sequence failed: its result ends the task."""
+
+    def __init__(self, name: str, result: dict[str, Any]) -> None:
+        super().__init__(name)
+        self.name = name
+        self.result = result
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = super().run(tmp, task_vars)
+        del tmp
+        self._vars = task_vars or {}
+        self._outcome: dict[str, Any] = dict(changed=False, changed_paths=[], service_action='none',
+                                             restart_required=[], warnings=[], diff=[])
+        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+        try:
+            self._converge(args)
+        except Step as step:
+            failed = step.result
+            self._outcome.update(failed=True, failed_step=step.name,
+                                 msg='%s: %s' % (step.name, failed.get('msg', 'failed')))
+            for key in ('problems', 'module_stderr', 'module_stdout', 'exception'):
+                if key in failed:
+                    self._outcome[key] = failed[key]
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        if not self._outcome['warnings']:
+            del self._outcome['warnings']
+        if not (self._task.diff and self._outcome['diff']):
+            del self._outcome['diff']
+        result.update(self._outcome)
+        return result
+
+    def _converge(self, args: dict[str, Any]) -> None:
+        """The sequence: files, unit, live settings, restart for start-only settings, files after start."""
+        service = args['service']
+        if args['stop_first']:
+            self._systemd(service, dict(state='stopped'), may_fail=True)
+        changed_paths = self._files(args['files'])
+        restart = bool(set(args['restart_paths']) & set(changed_paths))
+        if restart and args['keep_running']:
+            restart = False
+            self._outcome['warnings'].append(
+                'The service %s changed, but this node is the current master and is left running. Run '
+                'playbooks/rolling_restart.yml to switch over and restart it without losing writes.' % service)
+        unit = args['unit']
+        idle = not (unit.get('enabled') and unit.get('active'))
+        if args['start'] and (changed_paths or idle):
+            reload = any('.service.d/' in path for path in changed_paths)
+            self._systemd(service, dict(enabled=True, state='restarted' if restart else 'started',
+                                        daemon_reload=reload))
+            self._outcome['service_action'] = 'restarted' if restart else 'started'
+        restart_required = self._live(args)
+        if restart_required:
+            self._start_only_settings(args, service, restart_required)
+        self._files(args['files_after_start'])
+
+    def _start_only_settings(self, args: dict[str, Any], service: str, names: list[str]) -> None:
+        """Settings that apply only at start: a restart now, else (the current master) a warning."""
+        self._outcome['restart_required'] = names
+        if args['restart_for_settings']:
+            if not self._task.check_mode:
+                self._systemd(service, dict(state='restarted'))
+                self._outcome['service_action'] = 'restarted'
+            return
+        self._outcome['warnings'].append(
+            '%s changed in the configuration file but apply only when the server starts, and this node is the '
+            'current master: it keeps running with the old values. Run playbooks/rolling_restart.yml to switch '
+            'over and restart it without losing writes.' % ', '.join(names))
+
+    def _files(self, entries: list[dict[str, Any]]) -> list[str]:
+        if not entries:
+            return []
+        result = self._run('redisops.sentinel.node_files', dict(files=entries), 'Write the files')
+        paths = list(result.get('changed_paths', []))
+        self._outcome['changed_paths'].extend(paths)
+        self._outcome['diff'].extend(result.get('diff') or [])
+        return paths
+
+    def _live(self, args: dict[str, Any]) -> list[str]:
+        """Each live step against the running service; the settings that need a start to apply."""
+        tls = {name: args[name] for name in TLS_OPTIONS if args[name] is not None}
+        restart_required: list[str] = []
+        for step in args['live']:
+            for label, module_args in self._expand(step):
+                result = self._run('redisops.sentinel.' + step['module'], dict(tls, **module_args),
+                                   'Apply %s' % (label or step['module']))
+                restart_required.extend(result.get('restart_required', []))
+                kept = {key: value for key, value in result.items() if key not in DROPPED_KEYS}
+                self._outcome.setdefault('live', []).append(dict(kept, module=step['module'], label=label))
+        return restart_required
+
+    @staticmethod
+    def _expand(step: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+        """One module run, or one per item of `each`: its options from the item's keys (`each_options`)."""
+        if step['each'] is None:
+            return [(step['label'], step['args'])]
+        runs = []
+        for item in step['each']:
+            options = {option: item[key] for option, key in step['each_options'].items()}
+            runs.append((str(item.get('name', step['label'])), dict(step['args'], **options)))
+        return runs
+
+    def _systemd(self, service: str, module_args: dict[str, Any], may_fail: bool = False) -> None:
+        self._run('ansible.legacy.systemd_service', dict(module_args, name=service),
+                  'Control %s' % service, may_fail=may_fail)
+
+    def _run(self, module: str, module_args: dict[str, Any], name: str, may_fail: bool = False) -> dict[str, Any]:
+        result = self._execute_module(module_name=module, module_args=module_args, task_vars=self._vars)
+        if result.get('failed') and not may_fail:
+            raise Step(name, result)
+        if result.get('changed'):
+            self._outcome['changed'] = True
+        self._outcome['warnings'].extend(result.get('warnings', []))
+        return result
