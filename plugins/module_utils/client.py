@@ -112,11 +112,12 @@ def ensure_redis_library(module) -> None:
     module.fail_json(msg=msg, exception=REDIS_IMP_ERR, changed=False)
 
 
-def connect(params: Mapping[str, Any], host: str | None = None, port: int | None = None) -> 'redis.Redis':
+def connect(params: Mapping[str, Any], host: str | None = None, port: int | None = None,
+            decode: bool = True) -> 'redis.Redis':
     """A client for login_host:login_port, or for host:port with the same credentials and TLS settings.
 
-    Responses are decoded to str. redis-py's own retries are switched off so the
-    caller's poll loop alone decides when to try again.
+    Responses are decoded to str, unless ``decode`` is false (bytes, for binary-safe values).
+    redis-py's own retries are switched off so the caller's poll loop alone decides when to try again.
     """
     timeout = params['connect_timeout']
     tls = TlsSettings.from_params(params)
@@ -127,7 +128,7 @@ def connect(params: Mapping[str, Any], host: str | None = None, port: int | None
         password=params['login_password'],
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
-        decode_responses=True,
+        decode_responses=decode,
         retry=Retry(NoBackoff(), 0),
         **(tls.redis_kwargs() if tls else {}),
         **_PROTOCOL_ARGS,
