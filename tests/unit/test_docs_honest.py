@@ -28,6 +28,10 @@ NOT_VARIABLES = {
     'redis_port_t': 'the SELinux port type',
     'redis_doctor_fail_on': 'a variable of playbooks/doctor.yml only (-e), not of the roles',
     'redis_doctor_ignore': 'a variable of playbooks/doctor.yml only (-e), not of the roles',
+    'redis_backup_dir': 'a variable of playbooks/backup.yml only (-e), not of the roles',
+    'redis_backup_timeout': 'a variable of playbooks/backup.yml and restore.yml only (-e), not of the roles',
+    'redis_restore_manifest': 'a variable of playbooks/restore.yml only (-e), not of the roles',
+    'redis_restore_confirm': 'a variable of playbooks/restore.yml only (-e), not of the roles',
 }
 # A word that starts with redis_ and is not inside a longer name (_redis_x, __redis_x, x.redis_y is fine).
 NAME = re.compile(r'(?<![\w$-])redis_[a-z0-9_]*[a-z0-9]')
