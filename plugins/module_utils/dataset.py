@@ -30,9 +30,9 @@ def _pairs(flat: list[Any]) -> list[tuple[Any, Any]]:
 
 # Commands that read a whole key, and how their reply becomes canonical.
 _READERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
-    'string': (('GET',), lambda reply: reply),
+    'string': (('GET',), bytes),
     'list': (('LRANGE', '{key}', '0', '-1'), list),
-    'set': (('SMEMBERS',), lambda reply: sorted(reply)),
+    'set': (('SMEMBERS',), sorted),
     'hash': (('HGETALL',), lambda reply: sorted(reply.items() if isinstance(reply, dict) else _pairs(reply))),
     'zset': (('ZRANGE', '{key}', '0', '-1', 'WITHSCORES'),
              lambda reply: [(member, float(score)) for member, score in _pairs(reply)]),
@@ -41,7 +41,7 @@ _READERS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any]]] = {
                               for entry_id, fields in reply]),
 }
 # Any other type (a module's): its DUMP payload.
-_FALLBACK: tuple[tuple[str, ...], Callable[[Any], Any]] = (('DUMP',), lambda reply: reply)
+_FALLBACK: tuple[tuple[str, ...], Callable[[Any], Any]] = (('DUMP',), bytes)
 
 
 def _command(key: bytes, kind: str) -> list[Any]:

@@ -137,7 +137,7 @@ rdb:
       sample: 9d4e1e23bd5b727046a9e3b4b7db57bd8d6ee684b6e3a6f1d8c1b0f2c1f8e5a4
 files:
   description: Every file of the snapshot - the RDB, then with C(appendonly yes) the AOF directory's files
-    (their RV(files[].name) is C(appenddirname/FILE)) - each with path, name, size and sha256 as RV(rdb).
+    (named C(appenddirname/FILE)) - each with path, name, size and sha256 as RV(rdb).
   returned: success
   type: list
   elements: dict

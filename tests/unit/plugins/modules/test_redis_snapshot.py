@@ -199,3 +199,16 @@ def test_wrong_password_is_reported(run_module, password_pair):
 def test_dataset_waits_for_the_server(run_module, nodes, closed_port):
     failed, result = run_module(redis_dataset.main, dict(login_host='127.0.0.1', login_port=closed_port, timeout=0.3))
     assert failed and 'did not answer' in result['msg'] and 'Connection' in result['msg']
+
+
+def test_over_tls(run_module, tls_cluster, tls_files):
+    """Both modules speak TLS with the client certificate, like the other modules."""
+    replica = tls_cluster.replica
+    tls = dict(login_host=replica.host, login_port=replica.port, **tls_files.params())
+    failed, snapshot = run_module(redis_snapshot.main, dict(tls, timeout=30))
+    assert not failed, snapshot['msg']
+    failed, dataset = run_module(redis_dataset.main, tls)
+    assert not failed, dataset['msg']
+    assert dataset['digest'] == snapshot['dataset']['digest']
+    failed, refused = run_module(redis_dataset.main, dict(tls, tls_cert_file=None, tls_key_file=None, timeout=0))
+    assert failed
