@@ -18,28 +18,31 @@ TLS_OPTIONS = ('tls', 'tls_ca_file', 'tls_cert_file', 'tls_key_file', 'tls_verif
 # A module's result keys that are not passed on: the arguments it ran with (masked, but long).
 DROPPED_KEYS = ('invocation', '_ansible_no_log', 'changed', 'failed', 'msg', 'warnings', 'deprecations', 'diff')
 
-ARGUMENT_SPEC: dict[str, dict[str, Any]] = dict(
-    service=dict(type='str', required=True),
-    unit=dict(type='dict', default={}),
-    files=dict(type='list', elements='dict', default=[]),
-    restart_paths=dict(type='list', elements='str', default=[]),
-    keep_running=dict(type='bool', default=False),
-    stop_first=dict(type='bool', default=False),
-    start=dict(type='bool', default=True),
-    live=dict(type='list', elements='dict', default=[], options=dict(
-        module=dict(type='str', required=True, choices=list(LIVE_MODULES)),
-        args=dict(type='dict', required=True, no_log=False),
-        label=dict(type='str'),
-        each=dict(type='list', elements='dict'),
-        each_options=dict(type='dict', default={}))),
-    restart_for_settings=dict(type='bool', default=False),
-    files_after_start=dict(type='list', elements='dict', default=[]),
-    tls=dict(type='bool', default=False),
-    tls_ca_file=dict(type='path'),
-    tls_cert_file=dict(type='path'),
-    tls_key_file=dict(type='path'),
-    tls_verify_hostname=dict(type='bool', default=False),
-)
+
+def argument_spec() -> dict[str, dict[str, Any]]:
+    """The options of the task, as plugins/modules/node_converge.py documents them."""
+    return dict(
+        service=dict(type='str', required=True),
+        unit=dict(type='dict', default={}),
+        files=dict(type='list', elements='dict', default=[]),
+        restart_paths=dict(type='list', elements='str', default=[]),
+        keep_running=dict(type='bool', default=False),
+        stop_first=dict(type='bool', default=False),
+        start=dict(type='bool', default=True),
+        live=dict(type='list', elements='dict', default=[], options=dict(
+            module=dict(type='str', required=True, choices=list(LIVE_MODULES)),
+            args=dict(type='dict', required=True, no_log=False),
+            label=dict(type='str'),
+            each=dict(type='list', elements='dict'),
+            each_options=dict(type='dict', default={}))),
+        restart_for_settings=dict(type='bool', default=False),
+        files_after_start=dict(type='list', elements='dict', default=[]),
+        tls=dict(type='bool', default=False),
+        tls_ca_file=dict(type='path'),
+        tls_cert_file=dict(type='path'),
+        tls_key_file=dict(type='path'),
+        tls_verify_hostname=dict(type='bool', default=False),
+    )
 
 
 class Step(Exception):
@@ -60,7 +63,7 @@ class ActionModule(ActionBase):
         self._vars = task_vars or {}
         self._outcome: dict[str, Any] = dict(changed=False, changed_paths=[], service_action='none',
                                              restart_required=[], warnings=[], diff=[])
-        args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)[1]
+        args = self.validate_argument_spec(argument_spec=argument_spec())[1]
         try:
             self._converge(args)
         except Step as step:

@@ -59,7 +59,7 @@ options:
     description:
       - The unit's state before this run, as M(redisops.sentinel.host_state) returns it in
         RV(redisops.sentinel.host_state#module:units) (C(enabled), C(active)). An empty dict means
-        not known: the unit is enabled and started.
+        not known, and the unit is enabled and started.
     type: dict
     default: {}
   files:
@@ -77,7 +77,7 @@ options:
     default: []
   keep_running:
     description:
-      - Never restart the service (the current master: a planned restart is a switchover first).
+      - Never restart the service (the current master, restarted only after a switchover).
     type: bool
     default: false
   stop_first:
@@ -122,7 +122,8 @@ options:
         elements: dict
       each_options:
         description:
-          - With O(live[].each), the module's options taken from each item, as C(option: key of the item).
+          - With O(live[].each), the module's options taken from each item, as a mapping from the
+            module's option to the item's key.
         type: dict
         default: {}
   restart_for_settings:
