@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.redisops.sentinel.plugins.action import preflight
+from ansible_collections.redisops.sentinel.plugins.action import node_converge, preflight
 from ansible_collections.redisops.sentinel.plugins.modules import (
     doctor, firewalld_ports, host_state, node_files, recover_info, redis_acl, redis_config, redis_dataset,
     redis_replicaof, redis_snapshot, replica_wait, sentinel_failover, sentinel_monitor, sentinel_wait, topology_info)
@@ -32,7 +32,8 @@ MODULES = dict(WAIT_MODULES, **SETTINGS_MODULES, **{'redisops.sentinel.topology_
                                                     'redisops.sentinel.node_files': node_files,
                                                     'redisops.sentinel.redis_snapshot': redis_snapshot,
                                                     'redisops.sentinel.redis_dataset': redis_dataset,
-                                                    # An action plugin: its options are checked there.
+                                                    # Action plugins: their options are checked there.
+                                                    'redisops.sentinel.node_converge': node_converge,
                                                     'redisops.sentinel.preflight': preflight})
 
 
