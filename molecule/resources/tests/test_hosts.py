@@ -51,6 +51,7 @@ class Expected:
     servers: list[Server] = field(default_factory=list)
     sentinel_bind: list[str] = field(default_factory=list)
     sentinel_port: int = 0
+    proxy_ports: list[int] = field(default_factory=list)
 
 
 def _bind(entry: dict[str, Any], key: str) -> list[str]:
@@ -77,6 +78,7 @@ def _expected_for(container: str, entries: list[dict[str, Any]]) -> Expected:
     if sentinels:
         expected.sentinel_bind = _bind(sentinels[0], 'sentinel_bind')
         expected.sentinel_port = int(sentinels[0]['sentinel_port'])
+    expected.proxy_ports = sorted({int(port) for entry in mine for port in entry.get('proxy_ports', [])})
     return expected
 
 
@@ -233,5 +235,6 @@ def test_firewalld_opens_the_redis_ports(host: Any, expected: Expected, where: s
     ports = [port for server in expected.servers for port in server.ports]
     if expected.sentinel_port:
         ports.append(expected.sentinel_port)
+    ports.extend(expected.proxy_ports)
     opened = host.check_output(shlex.join(command)).split()
     assert sorted(opened) == sorted('%d/tcp' % port for port in set(ports))
