@@ -32,10 +32,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from ansible_collections.redisops.sentinel.plugins.module_utils.agreement import (
+    Vote, agreed_master as votes_agree, is_majority, tilted)
+
 # INFO replication reports this id when a node has no previous history.
 NO_REPLID = '0' * 40
-# Flags of a Sentinel's master that mean Sentinel itself is moving the group right now.
-MOVING_FLAGS = ('failover_in_progress',)
 NONE, RECOVER, REFUSE = 'none', 'recover', 'refuse'
 
 
@@ -140,6 +141,12 @@ class SentinelView:
         """Whether it answers and follows a master."""
         return self.reachable and bool(self.master)
 
+    @property
+    def vote(self) -> Vote:
+        """This view in the terms of the agreement rules (module_utils/agreement.py)."""
+        return Vote(self.address, self.master, self.flags, self.tilt,
+                    None if self.reachable else self.error or 'no answer')
+
     def describe(self) -> str:
         if not self.reachable:
             return 'Sentinel %s: does not answer: %s' % (self.address, self.error)
@@ -164,12 +171,13 @@ class Verdict:
 
 
 def sentinel_hold(views: Sequence[SentinelView]) -> str | None:
-    """Why the Sentinels must be left alone right now (TILT, a failover under way), or None."""
-    tilted = [view.address for view in views if view.reachable and view.tilt]
-    if tilted:
+    """Why the Sentinels must be left alone right now (TILT, a failover under way), or None. A master
+    objectively down is what a recovery expects, so only a failover in progress holds it."""
+    votes = [view.vote for view in views]
+    if tilted(votes):
         return ('Sentinel(s) %s are in TILT mode (a clock jump or an overload): wait until TILT ends, 30 s after its '
-                'cause, and run again.' % ', '.join(tilted))
-    moving = [view.address for view in views if view.follows and set(MOVING_FLAGS) & set(view.flags)]
+                'cause, and run again.' % ', '.join(tilted(votes)))
+    moving = [vote.address for vote in votes if vote.master and vote.failing_over]
     if moving:
         return ('a failover is in progress (seen by %s): Sentinel is promoting a replica itself. Wait until it ends '
                 '(failover-timeout), and run again if the Sentinels still do not agree on a master.'
@@ -180,12 +188,10 @@ def sentinel_hold(views: Sequence[SentinelView]) -> str | None:
 def agreed_master(views: Sequence[SentinelView], nodes: Sequence[NodeState], total: int) -> NodeState | None:
     """The node a majority of the ``total`` Sentinels follow, when every Sentinel that answers follows
     it and it answers with role master; None otherwise."""
-    answering = [view for view in views if view.reachable]
-    following = [view for view in answering if view.follows]
-    masters = {view.master for view in following}
-    if len(masters) != 1 or len(following) < len(answering) or len(following) * 2 <= total:
+    votes = [view.vote for view in views]
+    address = votes_agree(votes)
+    if address is None or not is_majority(sum(1 for vote in votes if vote.master == address), total):
         return None
-    address = masters.pop()
     return next((node for node in nodes if node.address == address and node.reachable and node.role == 'master'),
                 None)
 
