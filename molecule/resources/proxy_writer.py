@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A writer through the HAProxy endpoint (roles/redis_haproxy) across a planned switchover and an
 unplanned failover; proves that no acknowledged write is lost and prints each event's write gap.
