@@ -30,6 +30,13 @@ options:
       - Password to authenticate with (C(AUTH)).
       - Leave unset for a server without C(requirepass).
     type: str
+  login_password_previous:
+    description:
+      - The password being rotated out - during a password rotation only.
+      - When a server refuses O(login_password) (C(WRONGPASS)), the module logs in with this one
+        instead, with the same O(login_user), so that it can reach a node that does not have the
+        new password yet.
+    type: str
   connect_timeout:
     description:
       - Timeout in seconds for connecting to and for each reply of a server.

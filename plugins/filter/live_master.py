@@ -84,6 +84,22 @@ def transition_problem(name: str, votes: list[Vote], asked: list[Vote]) -> str |
     return None
 
 
+# How describe_error (module_utils/wait.py) reports a refused password (WRONGPASS, invalid password).
+REFUSED_PASSWORD = 'AuthenticationError:'
+
+
+def password_problem(name: str, master: str, nodes: list[dict[str, Any]]) -> str | None:
+    """The inventory's data-node password is refused by the master: a password change, not a transition."""
+    node = next((node for node in nodes if node.get('address') == master), None)
+    if node is None or not str(node.get('error') or '').startswith(REFUSED_PASSWORD):
+        return None
+    return ('The master %s of %s refuses the password of the inventory (WRONGPASS): the inventory\'s password '
+            '(redis_password, or redis_acl_admin_password in ACL mode) is not the one the servers use. Nothing was '
+            'changed. To rotate a password, keep the old one as redis_password_previous (or '
+            'redis_acl_admin_password_previous) while the run changes it, and remove that variable once the clients '
+            'use the new one: see the password rotation runbook in docs/operations.md.' % (master, name))
+
+
 def master_problem(master: str, nodes: list[dict[str, Any]]) -> str | None:
     node = next((node for node in nodes if node.get('address') == master), None)
     if node is None or not node.get('reachable'):
@@ -104,8 +120,12 @@ def live_master(group: dict[str, Any]) -> dict[str, Any]:
     if not votes:
         return verdict
     master = agreed_master(votes)
-    problem = transition_problem(name, votes, asked) or master_problem(master, group.get('nodes') or [])
-    if problem:
+    problem = transition_problem(name, votes, asked)
+    refused = None if problem else password_problem(name, master, group.get('nodes') or [])
+    problem = problem or master_problem(master, group.get('nodes') or [])
+    if refused:
+        verdict['problem'] = refused
+    elif problem:
         verdict['problem'] = 'The running topology of %s must not be changed now: %s' % (name, problem)
     else:
         verdict['master'] = parse_address(master, DEFAULT_PORT)._asdict()

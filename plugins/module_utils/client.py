@@ -16,7 +16,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.validate import 
 try:
     import redis
     from redis.backoff import NoBackoff
-    from redis.exceptions import RedisError
+    from redis.exceptions import AuthenticationError, RedisError
     from redis.retry import Retry
 except ImportError:
     HAS_REDIS = False
@@ -24,6 +24,9 @@ except ImportError:
 
     class ResponseError(Exception):  # type: ignore[no-redef]
         """Stand-in so that ``except ResponseError`` stays valid without redis-py."""
+
+    class AuthenticationError(Exception):  # type: ignore[no-redef]
+        """Stand-in so that ``except AuthenticationError`` stays valid without redis-py."""
 
     RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (OSError,)
 else:
@@ -52,6 +55,7 @@ def connection_argument_spec(default_port: int) -> dict[str, dict[str, Any]]:
         login_port=dict(type='int', default=default_port),
         login_user=dict(type='str'),
         login_password=dict(type='str', no_log=True),
+        login_password_previous=dict(type='str', no_log=True),
         connect_timeout=dict(type='float', default=2.0),
         tls=dict(type='bool', default=False),
         tls_ca_file=dict(type='path'),
@@ -118,14 +122,35 @@ def connect(params: Mapping[str, Any], host: str | None = None, port: int | None
 
     Responses are decoded to str, unless ``decode`` is false (bytes, for binary-safe values).
     redis-py's own retries are switched off so the caller's poll loop alone decides when to try again.
+    During a password rotation (``login_password_previous`` set), a server that refuses
+    ``login_password`` (WRONGPASS) is logged in to with the previous password instead, so a run can
+    reach a node that still has only the old one and change it.
     """
+    client = _client(params, params['login_password'], host, port, decode)
+    previous = params.get('login_password_previous')
+    if not previous or previous == params['login_password']:
+        return client
+    try:
+        client.ping()
+    except AuthenticationError:
+        client.close()
+        return _client(params, previous, host, port, decode)
+    except RETRYABLE_ERRORS:
+        # Not an answer about the password (not up yet, timeout ...): the caller's first command meets
+        # the same error and handles it as it would without a rotation.
+        pass
+    return client
+
+
+def _client(params: Mapping[str, Any], password: str | None, host: str | None, port: int | None,
+            decode: bool) -> 'redis.Redis':
     timeout = params['connect_timeout']
     tls = TlsSettings.from_params(params)
     return redis.Redis(
         host=host or params['login_host'],
         port=port or params['login_port'],
         username=params['login_user'],
-        password=params['login_password'],
+        password=password,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         decode_responses=decode,

@@ -45,6 +45,7 @@ SAFE_DOWN_AFTER_MS = 1000
 # Settings every host of the topology must share; the passwords among them are never shown.
 SHARED = (
     ('redis_password', 'replicas, masters and Sentinels log in with it (requirepass, masterauth, auth-pass)'),
+    ('redis_password_previous', 'every data node keeps accepting it until the clients have switched'),
     ('redis_sentinel_password', 'Sentinels authenticate to each other with their own password'),
     ('redis_acl', 'ACL mode decides how every node logs in to the others'),
     ('redis_acl_admin_user', 'the roles log in to every node as this user'),
@@ -53,10 +54,22 @@ SHARED = (
     ('redis_acl_replication_password', 'replicas log in to their master with it'),
     ('redis_acl_sentinel_user', 'Sentinels log in to every data node as this user'),
     ('redis_acl_sentinel_password', 'Sentinels log in to every data node with it'),
+    ('redis_acl_admin_password_previous', 'every data node keeps accepting it until the rotation ends'),
+    ('redis_acl_replication_password_previous', 'every data node keeps accepting it until the rotation ends'),
+    ('redis_acl_sentinel_password_previous', 'every data node keeps accepting it until the rotation ends'),
     ('redis_tls', 'nodes replicate and Sentinels talk to each other over one protocol'),
 )
 SECRETS = ('redis_password', 'redis_sentinel_password', 'redis_acl_admin_password',
-           'redis_acl_replication_password', 'redis_acl_sentinel_password')
+           'redis_acl_replication_password', 'redis_acl_sentinel_password', 'redis_password_previous',
+           'redis_acl_admin_password_previous', 'redis_acl_replication_password_previous',
+           'redis_acl_sentinel_password_previous')
+# A password being rotated out (docs/operations.md, Rotate a password) and the password that replaces it.
+ROTATIONS = (
+    ('redis_password_previous', 'redis_password'),
+    ('redis_acl_admin_password_previous', 'redis_acl_admin_password'),
+    ('redis_acl_replication_password_previous', 'redis_acl_replication_password'),
+    ('redis_acl_sentinel_password_previous', 'redis_acl_sentinel_password'),
+)
 TLS_FILES = ('redis_tls_ca_file', 'redis_tls_cert_file', 'redis_tls_key_file')
 WILDCARDS = ('0.0.0.0', '*', '::', '::*')
 # Hosts named in one message before "and N more".
@@ -259,6 +272,7 @@ def _check_host(host: Host, is_file: Callable[[str], bool], problems: _Notes, wa
     _check_numbers(host, problems)
     _check_address(host, problems)
     _check_announced(host, problems)
+    _check_rotations(host, problems)
     if host.get('redis_tls', False):
         _check_tls_files(host, is_file, problems)
     if host.get('redis_acl', False):
@@ -329,6 +343,33 @@ def _check_tls_files(host: Host, is_file: Callable[[str], bool], problems: _Note
                      'and of this host\'s certificate and key, in PEM.'
                      % (', '.join('%s (%s)' % (name, host.get(name) or 'empty') for name in bad),
                         'is not a file' if len(bad) == 1 else 'are not files'), host.name)
+
+
+def rotation_problem(previous_name: str, previous: Any, name: str, current: Any) -> str | None:
+    """Why a password being rotated out (``previous``) cannot be used with the one replacing it, or None."""
+    if not previous:
+        return None
+    if not current:
+        return ('%s is set but %s is empty: %s is the password being rotated out, so set the new one in %s (to turn '
+                'the password off, remove both).' % (previous_name, name, previous_name, name))
+    if previous == current:
+        return ('%s is the same as %s: it must hold the password being rotated out, and %s the new one; remove it '
+                'when no rotation is under way.' % (previous_name, name, previous_name))
+    return None
+
+
+def _check_rotations(host: Host, problems: _Notes) -> None:
+    for previous_name, name in ROTATIONS:
+        problem = rotation_problem(previous_name, host.get(previous_name, ''), name, host.get(name, ''))
+        if problem:
+            problems.add(problem, host.name)
+    if host.get('redis_acl', False):
+        for user in _acl_users(host):
+            label = 'redis_acl_users %s' % user.get('name', '?')
+            problem = rotation_problem(label + ' previous_password', user.get('previous_password', ''),
+                                       label + ' password', user.get('password', ''))
+            if problem:
+                problems.add(problem, host.name)
 
 
 def _check_acl(host: Host, problems: _Notes) -> None:

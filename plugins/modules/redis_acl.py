@@ -397,8 +397,8 @@ class AclUsers:
         self.step = READ
         self.done: dict[str, list[str]] = dict(created=[], updated=[], removed=[])
         passwords = [password for user in wanted for password in user.passwords]
-        if self.params['login_password']:
-            passwords.append(self.params['login_password'])
+        logins = (self.params['login_password'], self.params['login_password_previous'])
+        passwords.extend(password for password in logins if password)
         # Never shown: the passwords, and their hashes in case a reply echoes one.
         self.secrets = passwords + [password_hash(password) for password in passwords]
         self.sentinel = False

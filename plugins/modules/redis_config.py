@@ -77,6 +77,18 @@ options:
       - This fails when the server runs without a config file; the new values are then live only.
     type: bool
     default: true
+  requirepass_previous:
+    description:
+      - During a rotation of C(requirepass), the password being rotated out, which the default user keeps
+        accepting beside the new one (Redis 6 or later, where C(requirepass) is the default user's password).
+      - While it is set, the default user must have exactly the two passwords (C(ACL GETUSER default));
+        a server that has them is left alone, whether its C(requirepass) is still the old value or already
+        the new one. Otherwise C(ACL SETUSER default resetpass >new >previous) sets both in one command, so
+        that no client with either password is refused meanwhile.
+      - Without it, a given C(requirepass) must be the default user's only password, so the old one is
+        removed (C(CONFIG SET requirepass)) when this option is dropped after the clients have switched.
+      - Requires C(requirepass) in O(secret_settings), and must differ from it.
+    type: str
   config_file:
     description:
       - Path, on the managed host, of the config file the server reads at start.
@@ -89,7 +101,7 @@ notes:
   - Requires Redis 7.0 or later to change several settings in one C(CONFIG SET); the ACL user needs
     C(+config|get), C(+config|set) and C(+config|rewrite).
   - Changing C(requirepass) does not log out the module's own connection, but later tasks must use the new
-    O(login_password).
+    O(login_password) (or keep the old one as O(login_password_previous) during a rotation).
 requirements:
   - redis (Python library, redis-py 4.3 or later)
 seealso:
@@ -113,6 +125,15 @@ EXAMPLES = r"""
     login_password: "{{ redis_password }}"
     secret_settings:
       masterauth: "{{ redis_password }}"
+
+- name: Rotate the password - while the clients switch, the default user accepts the new and the old one
+  redisops.sentinel.redis_config:
+    login_password: "{{ redis_password }}"
+    login_password_previous: "{{ redis_password_previous }}"
+    secret_settings:
+      requirepass: "{{ redis_password }}"
+      masterauth: "{{ redis_password }}"
+    requirepass_previous: "{{ redis_password_previous }}"
 
 - name: Apply settings, including those that need a restart
   redisops.sentinel.redis_config:
@@ -175,6 +196,7 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.redisops.sentinel.plugins.module_utils.acl import UserState, password_hash
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import format_address
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     REDIS_PORT, RETRYABLE_ERRORS, ResponseError, connect, connection_argument_spec, connection_param_errors,
@@ -211,6 +233,7 @@ def argument_spec() -> dict[str, dict[str, Any]]:
         settings=dict(type='dict'),
         secret_settings=dict(type='dict', no_log=True),
         rewrite=dict(type='bool', default=True),
+        requirepass_previous=dict(type='str', no_log=True),
         config_file=dict(type='path'),
     )
     return spec
@@ -252,8 +275,14 @@ def wanted_settings(params: dict[str, Any]) -> Wanted:
     return wanted
 
 
-def param_errors(params: dict[str, Any]) -> list[str]:
+def param_errors(params: dict[str, Any], wanted: Wanted) -> list[str]:
     errors = connection_param_errors(params)
+    previous = params['requirepass_previous']
+    if previous and not wanted.values.get('requirepass'):
+        errors.append('requirepass_previous is the password being rotated out: give the new one as requirepass in '
+                      'secret_settings')
+    elif previous and previous == wanted.values['requirepass']:
+        errors.append('requirepass_previous must differ from requirepass: it is the password being rotated out')
     path = params['config_file']
     if path and not os.path.isfile(path):
         errors.append('config_file %s is not an existing file: give the config file redis-server was started '
@@ -396,8 +425,40 @@ class RedisConfig:
         self.fail('Could not update config_file %s: %s. Run the task as the owner of the file or as root '
                   '(become), with write access to its directory.%s' % (path, describe_error(exc), live))
 
+    def accepted(self) -> list[str]:
+        """The passwords the default user must have: requirepass, and the previous one during a rotation."""
+        previous = self.params['requirepass_previous']
+        return [self.wanted.values['requirepass']] + ([previous] if previous else [])
+
+    def default_hashes(self) -> frozenset:
+        """The SHA-256 of each password of the default user (ACL GETUSER, Redis 6 or later)."""
+        reply = self.client.execute_command('ACL', 'GETUSER', 'default')
+        return UserState.from_getuser(reply).hashes if reply is not None else frozenset()
+
+    def default_user_differs(self) -> bool:
+        return self.default_hashes() != frozenset(password_hash(password) for password in self.accepted())
+
+    def set_default_passwords(self) -> None:
+        """Exactly the accepted passwords, in one command: no client with one of them is refused meanwhile."""
+        self.client.execute_command('ACL', 'SETUSER', 'default', 'resetpass',
+                                    *('>' + password for password in self.accepted()))
+
     def close(self) -> None:
         self.client.close()
+
+
+def password_plan(config: RedisConfig, current: dict[str, str], differ: list[str]) -> tuple[list[str], bool]:
+    """The settings CONFIG SET must change, and whether the default user's passwords must be set after it.
+
+    requirepass is the default user's password: it is right when the default user has exactly the accepted
+    passwords and CONFIG GET requirepass shows one of them (the previous one too, during a rotation: it
+    changes to the new one only when the previous one goes, which drops it from the default user).
+    """
+    if not config.wanted.values.get('requirepass'):
+        return differ, False
+    accepted = config.accepted()
+    batch = [name for name in differ if name != 'requirepass' or current[name] not in accepted]
+    return batch, config.default_user_differs()
 
 
 def outcome(config: RedisConfig, differ: list[str], restart: list[str], edited: list[str],
@@ -429,12 +490,13 @@ def converge(config: RedisConfig) -> dict[str, Any]:
         config.fail('Unknown setting(s) on %s: %s. CONFIG GET returns nothing for them: check the names against '
                     'the redis.conf of the running Redis version. Nothing was changed.'
                     % (config.address, ', '.join(unknown)))
-    differ = config.differing(current)
+    batch, set_default = password_plan(config, current, config.differing(current))
+    differ = batch + (['requirepass'] if set_default and 'requirepass' not in batch else [])
     result = dict(diff=diff_of(wanted, current, differ))
     if config.module.check_mode or not differ:
         return dict(result, **outcome(config, differ, [], [], False))
     config.step = SET
-    refused = config.set_live({name: wanted.values[name] for name in differ}, bool(params['config_file']))
+    refused = config.set_live({name: wanted.values[name] for name in batch}, bool(params['config_file']))
     if refused and not params['config_file']:
         name, reason = next(iter(refused.items()))
         config.fail('%s cannot change while %s runs (%s): give config_file so that the module writes it there '
@@ -444,6 +506,15 @@ def converge(config: RedisConfig) -> dict[str, Any]:
     if wrong:
         config.fail('After CONFIG SET, %s reports %s. Write the values the way CONFIG GET shows them. The new '
                     'values are live but were not saved.' % (config.address, '; '.join(wrong)), **result)
+    if set_default and config.default_user_differs():
+        config.step = SET
+        config.set_default_passwords()
+        config.step = VERIFY
+        if config.default_user_differs():
+            config.fail('After ACL SETUSER default, %s does not report the requested passwords of the default user. '
+                        'The new values are live but were not saved.' % config.address, **result)
+    if set_default and 'requirepass' not in config.live:
+        config.live.append('requirepass')
     rewrote = bool(config.live) and params['rewrite']
     if rewrote:
         config.step = REWRITE
@@ -456,7 +527,7 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_one_of=[('settings', 'secret_settings')])
     wanted = wanted_settings(module.params)
-    fail_on_param_errors(module, wanted.errors + param_errors(module.params))
+    fail_on_param_errors(module, wanted.errors + param_errors(module.params, wanted))
     ensure_redis_library(module)
     hide_exposed_secrets(module, wanted)
 

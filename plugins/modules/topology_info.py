@@ -52,6 +52,11 @@ options:
     description:
       - Password for the data nodes (masters and replicas).
     type: str
+  master_password_previous:
+    description:
+      - During a password rotation, the data nodes' password being rotated out - used when a data node
+        refuses O(master_password) (C(WRONGPASS)), like O(login_password_previous) for the Sentinels.
+    type: str
 requirements:
   - redis (Python library) on the managed host
 seealso:
@@ -139,6 +144,7 @@ def argument_spec() -> dict[str, dict[str, Any]]:
         master_names=dict(type='list', elements='str'),
         master_user=dict(type='str'),
         master_password=dict(type='str', no_log=True),
+        master_password_previous=dict(type='str', no_log=True),
     )
     return spec
 
@@ -187,7 +193,8 @@ def sentinel_row(entry: dict[str, Any], name: str) -> dict[str, Any]:
 def ask_node(params: dict[str, Any], address: str) -> dict[str, Any]:
     """INFO replication of one data node, with the data node credentials."""
     row: dict[str, Any] = dict(address=address, reachable=False, error=None)
-    node_params = dict(params, login_user=params['master_user'], login_password=params['master_password'])
+    node_params = dict(params, login_user=params['master_user'], login_password=params['master_password'],
+                       login_password_previous=params['master_password_previous'])
     host, port = parse_address(address, REDIS_PORT)
     client = connect(node_params, host, port)
     try:

@@ -489,3 +489,43 @@ def test_a_variable_that_cannot_be_templated_is_named_without_its_secret(tmp_pat
     assert any(line.startswith('h1, h2, h3: redis_loglevel could not be templated:') and 'undefined_level' in line
                for line in result['problems'])
     assert 'Hidden-' not in json.dumps(result)
+
+
+# Password rotation: the password being rotated out beside the one that replaces it.
+ACL = {'redis_acl': True, 'redis_password': 'Secret-1', 'redis_acl_admin_password': 'Admin-1',
+       'redis_acl_replication_password': 'Repl-1', 'redis_acl_sentinel_password': 'Sent-1'}
+ROTATION_BAD = [
+    ('previous without a password', {'redis_password_previous': 'Old-1'},
+     'redis_password_previous is set but redis_password is empty', 'Old-1'),
+    ('previous equal to the password', {'redis_password': 'Same-1', 'redis_password_previous': 'Same-1'},
+     'redis_password_previous is the same as redis_password', 'Same-1'),
+    ('ACL admin previous equal to its password', dict(ACL, redis_acl_admin_password_previous='Admin-1'),
+     'redis_acl_admin_password_previous is the same as redis_acl_admin_password', 'Admin-1'),
+    ('ACL user previous without a password',
+     dict(ACL, redis_acl_users=[{'name': 'app', 'previous_password': 'App-0', 'rules': '~app:* +@read'}]),
+     'redis_acl_users app previous_password is set but redis_acl_users app password is empty', 'App-0'),
+    ('ACL user previous equal to its password',
+     dict(ACL, redis_acl_users=[{'name': 'app', 'password': 'App-1', 'previous_password': 'App-1'}]),
+     'redis_acl_users app previous_password is the same as redis_acl_users app password', 'App-1'),
+    ('previous that differs between hosts',
+     dict(common={'redis_password': 'Secret-1', 'redis_password_previous': 'Old-1'},
+          hosts={'h3': {'redis_password_previous': 'Old-2'}}),
+     'redis_password_previous differs between the hosts of the topology', 'Old-'),
+]
+
+
+@pytest.mark.parametrize('case, variables, expect, secret', ROTATION_BAD, ids=[case[0] for case in ROTATION_BAD])
+def test_a_rotation_that_cannot_work_is_refused(case, variables, expect, secret):
+    found = run(lab(**variables) if 'common' in variables else lab(common=variables))
+    assert expect in text(found.problems), found.problems
+    assert secret not in text(found.problems + found.warnings)
+
+
+@pytest.mark.parametrize('variables', [
+    {'redis_password': 'Secret-1', 'redis_password_previous': 'Old-1'},
+    dict(ACL, redis_password_previous='Old-1', redis_acl_admin_password_previous='Admin-0',
+         redis_acl_replication_password_previous='Repl-0', redis_acl_sentinel_password_previous='Sent-0',
+         redis_acl_users=[{'name': 'app', 'password': 'App-1', 'previous_password': 'App-0', 'rules': '~app:* +@read'}]),
+], ids=['one password', 'ACL mode'])
+def test_a_rotation_passes(variables):
+    assert run(lab(common=variables)) == Findings([], [])

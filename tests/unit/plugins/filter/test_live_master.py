@@ -81,3 +81,20 @@ def test_master_must_answer_as_master(role, reachable, expected):
 
 def test_filter_is_registered():
     assert FilterModule().filters() == {'live_master': live_master}
+
+
+def test_a_refused_password_is_named_with_the_way_to_rotate():
+    """What topology_info reports for a master that refuses the inventory's password (WRONGPASS)."""
+    report = group(three(), reachable=False)
+    report['nodes'][0]['error'] = 'AuthenticationError: invalid username-password pair or user is disabled.'
+    verdict = live_master(report)
+    assert verdict['master'] is None
+    assert 'is not the one the servers use' in verdict['problem']
+    assert 'redis_password_previous' in verdict['problem']
+    assert 'must not be changed now' not in verdict['problem']
+
+
+def test_a_refused_password_during_a_failover_is_a_transition():
+    report = group(three(flags=['master', 'failover_in_progress']), reachable=False)
+    report['nodes'][0]['error'] = 'AuthenticationError: invalid password'
+    assert 'a failover is in progress' in live_master(report)['problem']
