@@ -84,8 +84,9 @@ def transition_problem(name: str, votes: list[Vote], asked: list[Vote]) -> str |
     return None
 
 
-# How describe_error (module_utils/wait.py) reports a refused password (WRONGPASS, invalid password).
-REFUSED_PASSWORD = 'AuthenticationError:'
+# How describe_error (module_utils/wait.py) reports a refused password: AuthenticationError (redis-py 5+),
+# or the server's reply as a ResponseError (redis-py 4.3, Debian 12).
+REFUSED_PASSWORD = ('AuthenticationError:', 'ResponseError: WRONGPASS')
 
 
 def password_problem(name: str, master: str, nodes: list[dict[str, Any]]) -> str | None:

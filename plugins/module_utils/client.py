@@ -26,7 +26,7 @@ except ImportError:
         """Stand-in so that ``except ResponseError`` stays valid without redis-py."""
 
     class AuthenticationError(Exception):  # type: ignore[no-redef]
-        """Stand-in so that ``except AuthenticationError`` stays valid without redis-py."""
+        """Stand-in so that ``isinstance(exc, AuthenticationError)`` stays valid without redis-py."""
 
     RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (OSError,)
 else:
@@ -46,6 +46,9 @@ _PROTOCOL_ARGS = ({'protocol': 2} if HAS_REDIS and 'protocol' in inspect.signatu
 REDIS_PORT = 6379
 SENTINEL_PORT = 26379
 MAX_POLL_INTERVAL = 0.2
+# How a server refuses a password: redis-py 5+ raises AuthenticationError for both replies, redis-py 4.3
+# (Debian 12's python3-redis) a plain ResponseError for WRONGPASS.
+REFUSED_LOGIN_REPLIES = ('WRONGPASS', 'INVALID PASSWORD', 'INVALID USERNAME-PASSWORD')
 
 
 def connection_argument_spec(default_port: int) -> dict[str, dict[str, Any]]:
@@ -116,6 +119,12 @@ def ensure_redis_library(module) -> None:
     module.fail_json(msg=msg, exception=REDIS_IMP_ERR, changed=False)
 
 
+def refused_login(exc: BaseException) -> bool:
+    """Whether ``exc`` is a server refusing the password (WRONGPASS), with any redis-py version."""
+    return isinstance(exc, AuthenticationError) or (
+        isinstance(exc, ResponseError) and str(exc).upper().startswith(REFUSED_LOGIN_REPLIES))
+
+
 def connect(params: Mapping[str, Any], host: str | None = None, port: int | None = None,
             decode: bool = True) -> 'redis.Redis':
     """A client for login_host:login_port, or for host:port with the same credentials and TLS settings.
@@ -132,13 +141,12 @@ def connect(params: Mapping[str, Any], host: str | None = None, port: int | None
         return client
     try:
         client.ping()
-    except AuthenticationError:
-        client.close()
-        return _client(params, previous, host, port, decode)
-    except RETRYABLE_ERRORS:
+    except RETRYABLE_ERRORS as exc:
+        if refused_login(exc):
+            client.close()
+            return _client(params, previous, host, port, decode)
         # Not an answer about the password (not up yet, timeout ...): the caller's first command meets
         # the same error and handles it as it would without a rotation.
-        pass
     return client
 
 

@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from ansible_collections.redisops.sentinel.plugins.filter.live_master import REFUSED_PASSWORD
-from ansible_collections.redisops.sentinel.plugins.module_utils.client import connect
+from ansible_collections.redisops.sentinel.plugins.module_utils.client import connect, refused_login
 from ansible_collections.redisops.sentinel.plugins.modules import redis_acl, redis_config, topology_info
 
 from conftest import RedisNode, config_quote, link_up, wait_for
@@ -30,8 +30,10 @@ def accepts(node: RedisNode, password: str, user: str | None = None) -> bool:
     client = redis.Redis(host=node.host, port=node.port, username=user, password=password, socket_timeout=2)
     try:
         return client.ping()
-    except redis.exceptions.AuthenticationError:
-        return False
+    except redis.exceptions.RedisError as exc:
+        if refused_login(exc):
+            return False
+        raise
     finally:
         client.close()
 
@@ -78,8 +80,9 @@ def test_connect_falls_back_to_the_previous_password(old_server):
 def test_connect_without_a_previous_password_is_refused(old_server):
     client = connect(params(old_server, NEW))
     try:
-        with pytest.raises(redis.exceptions.AuthenticationError):
+        with pytest.raises(redis.exceptions.RedisError) as raised:
             client.ping()
+        assert refused_login(raised.value)
     finally:
         client.close()
 
@@ -97,8 +100,9 @@ def test_connect_uses_the_new_password_when_the_server_has_it(nodes):
 def test_connect_with_a_wrong_previous_password_is_still_refused(old_server):
     client = connect(params(old_server, NEW, previous='neither'))
     try:
-        with pytest.raises(redis.exceptions.AuthenticationError):
+        with pytest.raises(redis.exceptions.RedisError) as raised:
             client.ping()
+        assert refused_login(raised.value)
     finally:
         client.close()
 
@@ -109,9 +113,20 @@ def test_connect_to_a_server_that_is_down_fails_at_the_first_command(closed_port
     try:
         with pytest.raises(redis.exceptions.ConnectionError) as raised:
             client.ping()
-        assert not isinstance(raised.value, redis.exceptions.AuthenticationError)
+        assert not refused_login(raised.value)
     finally:
         client.close()
+
+
+@pytest.mark.parametrize('exc, refused', [
+    (redis.exceptions.AuthenticationError('invalid username-password pair or user is disabled.'), True),
+    # redis-py 4.3 (Debian 12's python3-redis) raises WRONGPASS as a plain reply error.
+    (redis.exceptions.ResponseError('WRONGPASS invalid username-password pair or user is disabled.'), True),
+    (redis.exceptions.ResponseError('NOPERM this user has no permissions to run the ping command'), False),
+    (redis.exceptions.ConnectionError('Connection refused'), False),
+])
+def test_refused_login_with_every_redis_py(exc, refused):
+    assert refused_login(exc) is refused
 
 
 # Phase 1: both passwords; phase 3: only the new one.
