@@ -5,9 +5,10 @@
 The rules are stated here once for every plugin that acts on the master the Sentinels agree on:
 sentinel_failover (its checks before SENTINEL FAILOVER and its wait for the new master), the
 live_master filter (may the roles follow the running topology now), topology_info (do the
-Sentinels agree) and the recovery plan of recover_info (module_utils/recovery.py). What each Sentinel reports about the group (module_utils/sentinel.py reads it)
-is a Vote; each caller words the outcome for its own users. Only address.py is imported, so that
-the filter loads on the controller without the Redis client.
+Sentinels agree) and the recovery plan of recover_info (module_utils/recovery.py). What each
+Sentinel reports about the group (module_utils/sentinel.py reads it) is a Vote; each caller words
+the outcome for its own users. Only address.py is imported, so that the filter loads on the
+controller without the Redis client.
 """
 
 from __future__ import annotations

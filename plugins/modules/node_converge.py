@@ -26,7 +26,7 @@ description:
     O(restart_for_settings) is set, else a warning says how to restart it without losing writes.
   - Finally writes O(files_after_start) (the start guard's configuration, needed from the second
     start on).
-  - Stops at the first step that fails; RV(failed_step) names it and RV(msg) carries its message.
+  - Stops at the first step that fails; RV(failed_step) names it and the task's message is that step's.
   - A converged service with nothing to change costs one module run per live step and one for the
     files; the unit is not touched.
 extends_documentation_fragment:
@@ -165,7 +165,7 @@ seealso:
   - module: redisops.sentinel.redis_config
   - module: redisops.sentinel.sentinel_monitor
 author:
-  - redisops.sentinel maintainers
+  - redisops maintainers (@redisops)
 """
 
 EXAMPLES = r"""
