@@ -12,6 +12,11 @@ description:
   - Opens each of O(ports) for TCP in O(zone) (the default zone when not given), in the running
     firewall and in its permanent configuration, through one connection to firewalld. Ports already
     open stay as they are; nothing is ever closed and firewalld is never stopped.
+  - With O(sources), each port is open only to those addresses or networks, one rich rule per source
+    and port, instead of to everyone.
+  - Each query and addition is one call that firewalld makes on its side, so several inventory hosts of
+    one machine (C(redis_instance)) can run it at the same moment without losing each other's ports or
+    rules (rewriting the zone's permanent settings, as C(ansible.posix.firewalld) does, would).
   - With O(start=true), firewalld is enabled and started first when it is not running. With
     O(start=false), a firewalld that does not run is left alone and nothing is opened (the roles'
     C(redis_firewall=auto)).
@@ -33,6 +38,13 @@ options:
     type: list
     elements: int
     required: true
+  sources:
+    description:
+      - Addresses or networks (IPv4 or IPv6, with or without a prefix length) the ports are open to. Empty
+        means every source.
+    type: list
+    elements: str
+    default: []
   zone:
     description:
       - The firewalld zone; empty means the default zone.
@@ -54,11 +66,18 @@ EXAMPLES = r"""
   redisops.sentinel.firewalld_ports:
     ports: [6379, 26379]
     start: true
+
+- name: Open the exporter's port to the monitoring network only
+  redisops.sentinel.firewalld_ports:
+    ports: [9121]
+    sources: [192.0.2.0/24]
 """
 
 RETURN = r"""
 opened:
-  description: The ports opened (or that would be), as C(port/tcp), with where they were closed.
+  description:
+    - The ports opened (or that would be), as C(port/tcp), with where they were closed, and C(source)
+      for a port opened to one source (O(sources)).
   returned: always
   type: list
   elements: dict
@@ -113,31 +132,72 @@ def add(call: Callable[[], Any]) -> None:
             raise
 
 
-def ensure_ports(module: AnsibleModule, fw, zone: str, ports: list[int]) -> list[dict]:
+class Opening:
+    """One port, open to everyone or (a rich rule) to one source."""
+
+    def __init__(self, port: int, source: str | None) -> None:
+        self.number = str(port)
+        self.source = source
+
+    @property
+    def rule(self) -> str:
+        family = 'ipv6' if ':' in (self.source or '') else 'ipv4'
+        return 'rule family="%s" source address="%s" port port="%s" protocol="%s" accept' % (
+            family, self.source, self.number, PROTOCOL)
+
+    def in_runtime(self, fw, zone: str) -> bool:
+        if self.source is None:
+            return fw.queryPort(zone, self.number, PROTOCOL)
+        return fw.queryRichRule(zone, self.rule)
+
+    def in_permanent(self, permanent_zone) -> bool:
+        if self.source is None:
+            return permanent_zone.queryPort(self.number, PROTOCOL)
+        return permanent_zone.queryRichRule(self.rule)
+
+    def add_runtime(self, fw, zone: str) -> None:
+        if self.source is None:
+            add(lambda: fw.addPort(zone, self.number, PROTOCOL, 0))
+        else:
+            add(lambda: fw.addRichRule(zone, self.rule, 0))
+
+    def add_permanent(self, permanent_zone) -> None:
+        if self.source is None:
+            add(lambda: permanent_zone.addPort(self.number, PROTOCOL))
+        else:
+            add(lambda: permanent_zone.addRichRule(self.rule))
+
+    def entry(self, runtime: bool, permanent: bool) -> dict:
+        entry = {'port': '%s/%s' % (self.number, PROTOCOL), 'runtime': runtime, 'permanent': permanent}
+        if self.source is not None:
+            entry['source'] = self.source
+        return entry
+
+
+def ensure_ports(module: AnsibleModule, fw, zone: str, openings: list[Opening]) -> list[dict]:
     # Each query and addition is one call firewalld makes on its side: several servers of one
     # machine (redis_instance) open their ports at the same time without overwriting each other,
     # which reading the zone's permanent settings and writing them back would.
     permanent_zone = fw.config().getZoneByName(zone)
     opened = []
-    for port in ports:
-        number = str(port)
-        entry = {'port': '%s/%s' % (number, PROTOCOL),
-                 'runtime': not fw.queryPort(zone, number, PROTOCOL),
-                 'permanent': not permanent_zone.queryPort(number, PROTOCOL)}
-        if not (entry['runtime'] or entry['permanent']):
+    for opening in openings:
+        runtime = not opening.in_runtime(fw, zone)
+        permanent = not opening.in_permanent(permanent_zone)
+        if not (runtime or permanent):
             continue
-        opened.append(entry)
+        opened.append(opening.entry(runtime, permanent))
         if module.check_mode:
             continue
-        if entry['runtime']:
-            add(lambda: fw.addPort(zone, number, PROTOCOL, 0))
-        if entry['permanent']:
-            add(lambda: permanent_zone.addPort(number, PROTOCOL))
+        if runtime:
+            opening.add_runtime(fw, zone)
+        if permanent:
+            opening.add_permanent(permanent_zone)
     return opened
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
     return {'ports': {'type': 'list', 'elements': 'int', 'required': True},
+            'sources': {'type': 'list', 'elements': 'str', 'default': []},
             'zone': {'type': 'str', 'default': ''},
             'start': {'type': 'bool', 'default': False}}
 
@@ -157,7 +217,9 @@ def main() -> None:
         started = True
     fw = client(module)
     zone = module.params['zone'] or fw.getDefaultZone()
-    opened = ensure_ports(module, fw, zone, sorted(set(module.params['ports'])))
+    sources = module.params['sources'] or [None]
+    openings = [Opening(port, source) for source in sources for port in sorted(set(module.params['ports']))]
+    opened = ensure_ports(module, fw, zone, openings)
     module.exit_json(changed=bool(opened) or started, running=True, zone=zone, opened=opened)
 
 
