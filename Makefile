@@ -11,7 +11,7 @@ LAB_INVENTORY := lab/inventory.yml
 # Longest first: tests/molecule.sh runs MOLECULE_JOBS (2) at a time.
 SCENARIOS ?= failover default redis8 valkey secure standalone validation
 
-.PHONY: lab lab-down lab-status setup test lint sanity unit molecule bench docs
+.PHONY: lab lab-down lab-status doctor setup test lint sanity unit molecule bench docs
 
 setup:
 	lab/lab.sh deps
@@ -25,6 +25,9 @@ lab: setup
 
 lab-status:
 	ansible-playbook -i $(LAB_INVENTORY) playbooks/status.yml
+
+doctor:
+	ansible-playbook -i $(LAB_INVENTORY) playbooks/doctor.yml
 
 lab-down:
 	lab/lab.sh down

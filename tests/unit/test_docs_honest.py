@@ -32,6 +32,7 @@ NOT_VARIABLES = {
     'redis_backup_timeout': 'a variable of playbooks/backup.yml and restore.yml only (-e), not of the roles',
     'redis_restore_manifest': 'a variable of playbooks/restore.yml only (-e), not of the roles',
     'redis_restore_confirm': 'a variable of playbooks/restore.yml only (-e), not of the roles',
+    'redis_up': "a metric of Prometheus' redis exporter",
 }
 # A word that starts with redis_ and is not inside a longer name (_redis_x, __redis_x, x.redis_y is fine).
 NAME = re.compile(r'(?<![\w$-])redis_[a-z0-9_]*[a-z0-9]')
