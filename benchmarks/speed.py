@@ -211,7 +211,8 @@ def ci_time() -> dict[str, str] | None:
     """benchmarks/ci-time.txt: lines `seconds: N`, `date: YYYY-MM-DD`, `machine: ...`, `commit: ...`."""
     if not CI_TIME.exists():
         return None
-    pairs = (line.split(':', 1) for line in CI_TIME.read_text().splitlines() if ':' in line)
+    lines = (line for line in CI_TIME.read_text().splitlines() if ':' in line and not line.startswith('#'))
+    pairs = (line.split(':', 1) for line in lines)
     found = {key.strip(): value.strip() for key, value in pairs}
     complete = all(found.get(key) for key in CI_FIELDS) and found['seconds'].isdigit()
     return found if complete else None
