@@ -13,8 +13,8 @@ import yaml
 
 from ansible_collections.redisops.sentinel.plugins.action import node_converge, preflight
 from ansible_collections.redisops.sentinel.plugins.modules import (
-    doctor, firewalld_ports, host_state, node_files, recover_info, redis_acl, redis_config, redis_dataset,
-    redis_replicaof, redis_snapshot, replica_wait, sentinel_failover, sentinel_monitor, sentinel_wait, topology_info)
+    cluster_create, cluster_info, cluster_wait, doctor, firewalld_ports, host_state, node_files, recover_info,
+    redis_acl, redis_config, redis_dataset, redis_replicaof, redis_snapshot, replica_wait, sentinel_failover, sentinel_monitor, sentinel_wait, topology_info)
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
 WAIT_MODULES = {'redisops.sentinel.replica_wait': replica_wait, 'redisops.sentinel.sentinel_wait': sentinel_wait}
@@ -32,6 +32,9 @@ MODULES = dict(WAIT_MODULES, **SETTINGS_MODULES, **{'redisops.sentinel.topology_
                                                     'redisops.sentinel.node_files': node_files,
                                                     'redisops.sentinel.redis_snapshot': redis_snapshot,
                                                     'redisops.sentinel.redis_dataset': redis_dataset,
+                                                    'redisops.sentinel.cluster_create': cluster_create,
+                                                    'redisops.sentinel.cluster_info': cluster_info,
+                                                    'redisops.sentinel.cluster_wait': cluster_wait,
                                                     # Action plugins: their options are checked there.
                                                     'redisops.sentinel.node_converge': node_converge,
                                                     'redisops.sentinel.preflight': preflight})

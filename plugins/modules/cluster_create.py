@@ -1,0 +1,359 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cluster_create
+short_description: Create a Redis Cluster once, and join new empty nodes to it as replicas
+version_added: "0.1.0"
+description:
+  - Decides from the live state of every node in O(nodes), never from the order of O(nodes) alone, so that
+    it never re-creates a cluster and a re-run after a cluster failover changes nothing.
+  - When no node belongs to a cluster yet, creates one - as many masters as give each O(replicas)
+    replicas (the 16384 slots split evenly between them), the nodes interleaved by host so that masters
+    are on different hosts and no replica is on its master's host when the hosts allow it. It sets a
+    distinct config epoch on every node, assigns the slots, introduces every node to one of them
+    (C(CLUSTER MEET), see O(login_host)), then makes each replica replicate its master as soon as it knows
+    that master.
+  - When the nodes that belong to a cluster all belong to the same one, changes nothing, except that each
+    node that belongs to no cluster yet joins it as a replica of the master with the fewest usable
+    replicas (a master on another host first).
+  - Refuses, before any change, when the nodes belong to different clusters, when the existing cluster
+    is not ok (a node reports C(cluster_state) other than ok, a node is failing or unknown to another,
+    slots are not served, nodes disagree on the slot map, or a slot migration is half done), when a node
+    that belongs to no cluster holds keys, or when a node cannot be queried.
+  - The module returns once the replicas are assigned; M(redisops.sentinel.cluster_wait) proves the
+    cluster healthy.
+extends_documentation_fragment:
+  - redisops.sentinel.connection
+  - redisops.sentinel.connection.wait
+  - redisops.sentinel.connection.attributes
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.ACTIONGROUPS
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode the module observes the nodes, refuses as it would otherwise, and returns the plan in
+        RV(plan) without changing anything.
+options:
+  login_host:
+    description:
+      - With O(login_port), the node that every other node is introduced to (C(CLUSTER MEET) is sent to it)
+        when the cluster is created, if it is one of O(nodes) as written there; otherwise the first of O(nodes).
+    type: str
+    default: 127.0.0.1
+  login_port:
+    description:
+      - Port of O(login_host).
+      - Must be between 1 and 65535.
+    type: int
+    default: 6379
+  nodes:
+    description:
+      - The cluster nodes, C(host:port) (C([v6]:port) for IPv6; the port defaults to 6379), as the other nodes
+        reach them. A host name is resolved on the managed host for C(CLUSTER MEET), which takes an IP address.
+      - At least 3 times (O(replicas) + 1) nodes, so that the cluster has at least three masters.
+    type: list
+    elements: str
+    required: true
+  replicas:
+    description:
+      - Replicas per master.
+      - Must not be negative.
+    type: int
+    default: 1
+  timeout:
+    description:
+      - Seconds to wait for each new replica to know its master before it is assigned.
+      - Must not be negative.
+    type: float
+    default: 60
+requirements:
+  - redis (Python library, redis-py 4.3 or later)
+seealso:
+  - module: redisops.sentinel.cluster_wait
+  - module: redisops.sentinel.cluster_info
+author:
+  - redisops maintainers (@redisops)
+"""
+
+EXAMPLES = r"""
+- name: Create the cluster of six nodes, three masters with a replica each
+  redisops.sentinel.cluster_create:
+    nodes: [10.0.0.11:6379, 10.0.0.12:6379, 10.0.0.13:6379, 10.0.0.11:6380, 10.0.0.12:6380, 10.0.0.13:6380]
+    replicas: 1
+    login_password: "{{ redis_password }}"
+  register: created
+
+- name: Prove it healthy
+  redisops.sentinel.cluster_wait:
+    nodes: [10.0.0.11:6379, 10.0.0.12:6379, 10.0.0.13:6379, 10.0.0.11:6380, 10.0.0.12:6380, 10.0.0.13:6380]
+    replicas: 1
+    login_password: "{{ redis_password }}"
+"""
+
+RETURN = r"""
+action:
+  description: V(create), V(join) (new nodes join an existing cluster) or V(none).
+  returned: always
+  type: str
+  sample: create
+plan:
+  description: The steps, done or (in check mode) to be done, one sentence each.
+  returned: always
+  type: list
+  elements: str
+  sample: ["10.0.0.11:6379 becomes a master of slots 0-5460", "10.0.0.12:6380 replicates 10.0.0.11:6379"]
+masters:
+  description: Planned masters and their slot ranges (V(create) only).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"address": "10.0.0.11:6379", "slots": "0-5460"}]
+replicas:
+  description: Each node to become a replica, and the address of its master.
+  returned: always
+  type: dict
+  sample: {"10.0.0.12:6380": "10.0.0.11:6379"}
+msg:
+  description: One line summary.
+  returned: always
+  type: str
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.redisops.sentinel.plugins.module_utils.address import Address, parse_address_list
+from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
+    REDIS_PORT,
+    RETRYABLE_ERRORS,
+    ResponseError,
+    common_param_errors,
+    connection_argument_spec,
+    ensure_redis_library,
+    fail_on_param_errors,
+    wait_argument_spec,
+)
+from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import (
+    Layout,
+    NodeView,
+    Observer,
+    cluster_groups,
+    format_ranges,
+    health_problems,
+    meet_host,
+    plan_layout,
+    reference_view,
+    split_slots,
+)
+from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error, poll_until
+
+MIN_MASTERS = 3
+
+
+class Refusal(Exception):
+    """The module must not change anything; the message says why."""
+
+
+@dataclass
+class Plan:
+    action: str = 'none'
+    masters: list[tuple[Address, tuple]] = field(default_factory=list)
+    replicas: dict[Address, Address] = field(default_factory=dict)
+
+    def steps(self) -> list[str]:
+        steps = ['%s becomes a master of slots %s' % (address, format_ranges([slots])[0])
+                 for address, slots in self.masters]
+        if self.action == 'create':
+            steps.append('every node meets every other one')
+        verb = 'joins the cluster and replicates' if self.action == 'join' else 'replicates'
+        return steps + ['%s %s %s' % (node, verb, master) for node, master in self.replicas.items()]
+
+
+def argument_spec() -> dict[str, dict[str, Any]]:
+    spec = connection_argument_spec(REDIS_PORT)
+    spec.update(wait_argument_spec())
+    spec.update(
+        nodes=dict(type='list', elements='str', required=True),
+        replicas=dict(type='int', default=1),
+    )
+    return spec
+
+
+def param_errors(params: dict[str, Any], nodes_out: list[Address]) -> list[str]:
+    errors = common_param_errors(params)
+    nodes_out += parse_address_list(params['nodes'], REDIS_PORT, 'nodes', errors)
+    if len(set(nodes_out)) != len(nodes_out):
+        errors.append('nodes: an address is listed twice')
+    replicas = params['replicas']
+    if replicas < 0:
+        errors.append('replicas must not be negative, got %d' % replicas)
+    elif len(params['nodes']) < MIN_MASTERS * (replicas + 1):
+        errors.append('nodes: %d node(s) given, a cluster of %d masters with %d replica(s) each needs at least %d'
+                      % (len(params['nodes']), MIN_MASTERS, replicas, MIN_MASTERS * (replicas + 1)))
+    return errors
+
+
+def decide(views: list[NodeView], replicas: int) -> Plan:
+    """What to do, from the live state; raises Refusal."""
+    loaded = ['%s (%d keys)' % (view.address, view.keys) for view in views if view.fresh and view.keys]
+    if loaded:
+        raise Refusal('These nodes belong to no cluster but hold keys; a node must be empty to join one '
+                      '(flush it, or take it out of nodes): %s.' % ', '.join(loaded))
+    groups = cluster_groups(views)
+    if len(groups) > 1:
+        raise Refusal('The nodes belong to %d different clusters: %s. Nothing changed; merging clusters is not '
+                      'supported.' % (len(groups), '; '.join('[%s]' % ', '.join(sorted(str(view.address)
+                                                                                       for view in group))
+                                                             for group in groups)))
+    if not groups:
+        masters, assigned = plan_layout([view.address for view in views], replicas)
+        return Plan('create', list(zip(masters, split_slots(len(masters)))), assigned)
+    return join_plan(views, groups[0])
+
+
+def join_plan(views: list[NodeView], members: list[NodeView]) -> Plan:
+    reference = reference_view(members)
+    known = [node.address for node in reference.nodes if node.address]
+    problems = health_problems({view.address: view for view in members}, Layout(known, replicas=0))
+    if problems:
+        raise Refusal('The cluster is not ok, nothing changed: %s.' % '; '.join(problems))
+    fresh = [view.address for view in views if view.fresh]
+    counts = {node.node_id: 0 for node in reference.nodes if node.role == 'master' and node.slots}
+    for node in reference.nodes:
+        if node.master_id in counts and not node.unusable:
+            counts[node.master_id] += 1
+    masters = reference.by_id()
+    plan = Plan('join' if fresh else 'none')
+    for address in fresh:
+        chosen = min(counts, key=lambda node_id: (counts[node_id], masters[node_id].host == address.host))
+        counts[chosen] += 1
+        plan.replicas[address] = masters[chosen].address
+    return plan
+
+
+class Executor:
+    """Carries out a plan, recording each step done."""
+
+    def __init__(self, observer: Observer, views: dict[Address, NodeView], params: dict[str, Any]):
+        self.observer, self.views, self.params = observer, views, params
+        self.done: list[str] = []
+
+    def command(self, address: Address, *args: Any) -> Any:
+        return self.observer.client(address).execute_command(*args)
+
+    def meet(self, address: Address, peer: Address) -> None:
+        bus_port = self.views[peer].myself.bus_port if peer in self.views else peer.port + 10000
+        self.command(address, 'CLUSTER', 'MEET', meet_host(peer.host), peer.port, bus_port)
+
+    def add_slots(self, address: Address, start: int, end: int) -> None:
+        try:
+            self.command(address, 'CLUSTER', 'ADDSLOTSRANGE', start, end)
+        except ResponseError as exc:
+            if 'unknown subcommand' not in str(exc).lower():
+                raise
+            self.command(address, 'CLUSTER', 'ADDSLOTS', *range(start, end + 1))
+
+    def create(self, plan: Plan, introducer: Address) -> None:
+        for epoch, (address, view) in enumerate(self.views.items(), start=1):
+            if view.info.get('cluster_current_epoch') == 0:
+                self.command(address, 'CLUSTER', 'SET-CONFIG-EPOCH', epoch)
+        for address, (start, end) in plan.masters:
+            self.add_slots(address, start, end)
+            self.done.append('%s serves slots %d-%d' % (address, start, end))
+        for address in self.views:
+            if address != introducer:
+                self.meet(introducer, address)
+        self.done.append('every node met %s' % str(introducer))
+        self.replicate(plan.replicas)
+
+    def join(self, plan: Plan, member: Address) -> None:
+        for address in plan.replicas:
+            self.meet(address, member)
+            self.done.append('%s met %s' % (address, member))
+        self.replicate(plan.replicas)
+
+    def replicate(self, replicas: dict[Address, Address]) -> None:
+        """CLUSTER REPLICATE, once the replica knows its master as a usable node."""
+        ids = {address: self.views[address].myself.node_id for address in self.views}
+        for replica, master in replicas.items():
+            master_id = ids.get(master) or next(node.node_id for view in self.views.values()
+                                                for node in view.nodes if node.address == master)
+            self.await_known(replica, master_id)
+            self.command(replica, 'CLUSTER', 'REPLICATE', master_id)
+            self.done.append('%s replicates %s' % (replica, master))
+
+    def await_known(self, address: Address, node_id: str) -> None:
+        def check() -> tuple[bool, dict[str, Any]]:
+            view = self.observer.observe(address)
+            known = isinstance(view, NodeView) and node_id in view.by_id() and not view.by_id()[node_id].unusable
+            return known, {}
+
+        outcome = poll_until(check, self.params['timeout'], self.params['poll_interval'], ())
+        if not outcome.ready:
+            raise Refusal('%s does not know the node %s as usable after %ss: check that the cluster bus port '
+                          'is open between the nodes (cluster_wait diagnoses it).'
+                          % (address, node_id, outcome.elapsed))
+
+
+def observe_nodes(observer: Observer, nodes: list[Address]) -> dict[Address, NodeView]:
+    observations = observer.observe_all(nodes)
+    errors = ['%s: %s' % (address, view) for address, view in observations.items() if isinstance(view, str)]
+    if errors:
+        raise Refusal('Cannot decide without every node, nothing changed: %s.' % '; '.join(errors))
+    return observations  # type: ignore[return-value]
+
+
+def result_of(plan: Plan, steps: list[str], msg: str) -> dict[str, Any]:
+    return dict(changed=plan.action != 'none', action=plan.action, plan=steps,
+                masters=[dict(address=str(address), slots=format_ranges([slots])[0]) for address, slots in plan.masters],
+                replicas={str(node): str(master) for node, master in plan.replicas.items()}, msg=msg)
+
+
+def fail(module, plan: Plan, executor: Executor | None, reason: str) -> None:
+    done = executor.done if executor else []
+    msg = reason + (' Done before: %s.' % '; '.join(done) if done else ' Nothing changed.' if executor else '')
+    module.fail_json(**dict(result_of(plan, done, msg), changed=bool(done)))
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    nodes: list[Address] = []
+    fail_on_param_errors(module, param_errors(params, nodes))
+    ensure_redis_library(module)
+
+    login = Address(params['login_host'], params['login_port'])
+    introducer = login if login in nodes else nodes[0]
+    observer = Observer(params)
+    plan = Plan()
+    executor = None
+    try:
+        views = observe_nodes(observer, nodes)
+        plan = decide(list(views.values()), params['replicas'])
+        steps = plan.steps()
+        if module.check_mode or plan.action == 'none':
+            module.exit_json(**result_of(plan, steps, 'Plan: %s.' % '; '.join(steps) if steps else
+                                         'The cluster exists and every node is a member: nothing to do.'))
+        executor = Executor(observer, views, params)
+        if plan.action == 'create':
+            executor.create(plan, introducer)
+        else:
+            executor.join(plan, reference_view(list(views.values())).address)
+    except Refusal as exc:
+        fail(module, plan, executor, str(exc))
+    except RETRYABLE_ERRORS as exc:
+        fail(module, plan, executor, 'A command failed: %s.' % describe_error(exc))
+    finally:
+        observer.close()
+    module.exit_json(**result_of(plan, steps, 'Done: %s.' % '; '.join(steps)))
+
+
+if __name__ == '__main__':
+    main()
