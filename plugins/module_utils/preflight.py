@@ -47,6 +47,7 @@ SHARED = (
     ('redis_password', 'replicas, masters and Sentinels log in with it (requirepass, masterauth, auth-pass)'),
     ('redis_password_previous', 'every data node keeps accepting it until the clients have switched'),
     ('redis_sentinel_password', 'Sentinels authenticate to each other with their own password'),
+    ('redis_sentinel_password_previous', 'every Sentinel keeps accepting it until the clients have switched'),
     ('redis_acl', 'ACL mode decides how every node logs in to the others'),
     ('redis_acl_admin_user', 'the roles log in to every node as this user'),
     ('redis_acl_admin_password', 'the roles log in to every node with it'),
@@ -62,13 +63,14 @@ SHARED = (
 SECRETS = ('redis_password', 'redis_sentinel_password', 'redis_acl_admin_password',
            'redis_acl_replication_password', 'redis_acl_sentinel_password', 'redis_password_previous',
            'redis_acl_admin_password_previous', 'redis_acl_replication_password_previous',
-           'redis_acl_sentinel_password_previous')
+           'redis_acl_sentinel_password_previous', 'redis_sentinel_password_previous')
 # A password being rotated out (docs/operations.md, Rotate a password) and the password that replaces it.
 ROTATIONS = (
     ('redis_password_previous', 'redis_password'),
     ('redis_acl_admin_password_previous', 'redis_acl_admin_password'),
     ('redis_acl_replication_password_previous', 'redis_acl_replication_password'),
     ('redis_acl_sentinel_password_previous', 'redis_acl_sentinel_password'),
+    ('redis_sentinel_password_previous', 'redis_sentinel_password'),
 )
 TLS_FILES = ('redis_tls_ca_file', 'redis_tls_cert_file', 'redis_tls_key_file')
 WILDCARDS = ('0.0.0.0', '*', '::', '::*')
@@ -479,6 +481,12 @@ def _check_sentinel_host(host: Host, problems: _Notes, warnings: _Notes) -> None
                      'whenever it rewrites sentinel.conf, so the file would stop parsing and Sentinel could not '
                      'restart. Choose a password without spaces, tabs, \' or " (letters, digits and other '
                      'punctuation such as $ # ! %% are fine).' % secret_name, host.name)
+    if host.get('redis_sentinel_password_previous', '') and not survives_unquoted(
+            str(host.get('redis_sentinel_password', ''))):
+        problems.add('redis_sentinel_password contains white space or a quote, and redis_sentinel_password_previous '
+                     'is set: during the rotation the Sentinels log in to each other with the new password '
+                     '(sentinel-pass), which Sentinel writes unquoted into sentinel.conf, so the file would stop '
+                     'parsing. Choose a new password without spaces, tabs, \' or ".', host.name)
     down_after = host.settings.get('redis_sentinel_down_after_milliseconds')
     if down_after is not None and 0 < down_after < SAFE_DOWN_AFTER_MS:
         warnings.add('redis_sentinel_down_after_milliseconds is %d: below %d ms, a fork (RDB snapshot, AOF rewrite) or '

@@ -187,7 +187,8 @@ class DataNodes:
     """Clients of the master and replicas, with the data node credentials, made on first use."""
 
     def __init__(self, params: dict[str, Any]):
-        self.params = dict(params, login_user=params['master_user'], login_password=params['master_password'])
+        self.params = dict(params, login_user=params['master_user'], login_password=params['master_password'],
+                           login_password_previous=None)
         self.clients: dict[Address, Any] = {}
 
     def client(self, address: Address):

@@ -319,7 +319,8 @@ def param_errors(params: dict[str, Any]) -> list[str]:
 
 
 def node_params(params: dict[str, Any]) -> dict[str, Any]:
-    return dict(params, login_user=params['master_user'], login_password=params['master_password'])
+    return dict(params, login_user=params['master_user'], login_password=params['master_password'],
+                login_password_previous=None)
 
 
 # Topology.

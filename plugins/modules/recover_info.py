@@ -275,7 +275,8 @@ def diagnose(params: dict[str, Any], host: str, port: int, exc: BaseException) -
 
 
 def ask_node(params: dict[str, Any], name: str, address: str) -> NodeState:
-    node_params = dict(params, login_user=params['master_user'], login_password=params['master_password'])
+    node_params = dict(params, login_user=params['master_user'], login_password=params['master_password'],
+                       login_password_previous=None)
     host, port = parse_address(address, REDIS_PORT)
     shown = format_address(host, port)
     client = connect(node_params, host, port)

@@ -29,6 +29,12 @@ description:
     are left alone, with a warning.
   - O(reset=true) runs C(SENTINEL RESET name) last, so that the Sentinel forgets the replicas and
     Sentinels it knew for the group and discovers the live ones again.
+  - With O(requirepass), the Sentinel's own password is managed first, live (Redis 7.0, 8.0 and
+    Valkey 8.1 alike). The C(default) user of the Sentinel gets exactly O(requirepass) and, during a
+    rotation, O(requirepass_previous) (C(ACL SETUSER default resetpass >new >previous)), and the
+    Sentinel logs in to the other Sentinels with O(requirepass) (C(SENTINEL CONFIG SET sentinel-pass)),
+    then C(SENTINEL FLUSHCONFIG) saves both. Sentinel has no C(CONFIG SET requirepass); the
+    C(user default) line it writes overrides the bootstrap C(requirepass) line at the next start.
   - Every option is validated before anything changes.
 extends_documentation_fragment:
   - redisops.sentinel.connection
@@ -44,6 +50,7 @@ attributes:
     support: full
     details:
       - O(auth_pass) is never shown; the diff says whether one is set and whether it changes.
+      - O(requirepass) and O(requirepass_previous) are never shown; the diff counts the passwords.
 options:
   login_port:
     description:
@@ -54,6 +61,20 @@ options:
   login_password:
     description:
       - The Sentinel's own password (its C(requirepass)), not the data nodes' one (O(auth_pass)).
+    type: str
+  requirepass:
+    description:
+      - The Sentinel's own password to set, the same on every Sentinel. Unset leaves it alone.
+      - When the Sentinel's passwords change, or O(requirepass_previous) is set, or the Sentinel
+        already logs in to the others with a C(sentinel-pass) other than this one, it also becomes
+        its C(sentinel-pass). Sentinel writes C(sentinel-pass) unquoted, so the password must then not
+        contain white space or quotes (checked before anything changes).
+    type: str
+  requirepass_previous:
+    description:
+      - During a rotation of O(requirepass), the password being rotated out. The Sentinel accepts
+        both while it is set; without it only O(requirepass).
+      - Requires O(requirepass), and must differ from it.
     type: str
   name:
     description:
@@ -199,6 +220,8 @@ changed_options:
   description:
     - The options set (in check mode, that would be set). On creation every option given, O(quorum)
       included; otherwise those that differed.
+    - V(requirepass) when the Sentinel's own passwords changed, V(sentinel_pass) when the password
+      it logs in to the other Sentinels with changed.
   returned: always
   type: list
   elements: str
@@ -208,6 +231,8 @@ diff:
     - The group before and after, with C(state), C(master) and the tunables, plus O(auth_user) and
       O(auth_pass) when they are compared or set.
     - O(auth_pass) shows as null (none), V(********) (set) or V(******** (changed)).
+    - With O(requirepass), C(requirepass) shows how many passwords the Sentinel accepts, and
+      C(sentinel_pass) null (none), V(********) or V(******** (changed)).
   returned: always
   type: dict
   contains:
@@ -228,6 +253,7 @@ from typing import Any, Callable, Iterable
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.redisops.sentinel.plugins.module_utils.acl import password_hash
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import format_address
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     REDIS_PORT, RETRYABLE_ERRORS, SENTINEL_PORT, ResponseError, connect, connection_argument_spec,
@@ -292,6 +318,8 @@ def argument_spec() -> dict[str, dict[str, Any]]:
         auth_pass=dict(type='str', no_log=True),
         config_file=dict(type='path'),
         reset=dict(type='bool', default=False),
+        requirepass=dict(type='str', no_log=True),
+        requirepass_previous=dict(type='str', no_log=True),
     )
     return spec
 
@@ -311,6 +339,10 @@ def param_errors(params: dict[str, Any]) -> list[str]:
                for option in CREDENTIALS if not survives_unquoted(params[option] or '')]
     if params['reset'] and params['state'] == 'absent':
         errors.append('reset needs state=present: the group is removed, there is nothing to reset')
+    if params['requirepass_previous'] and not params['requirepass']:
+        errors.append('requirepass_previous needs requirepass: it is the password being rotated out')
+    elif params['requirepass_previous'] and params['requirepass_previous'] == params['requirepass']:
+        errors.append('requirepass_previous must differ from requirepass')
     return errors
 
 
@@ -404,6 +436,59 @@ def hint(exc: BaseException, params: dict[str, Any]) -> str:
     if isinstance(exc, ResponseError):
         return ''
     return tls_hint(exc, params) or _UNREACHABLE_HINT.format(**values)
+
+
+def _config_value(reply: Any) -> str:
+    """The value of a one-parameter SENTINEL CONFIG GET reply (RESP2 list or RESP3 map), '' when unset."""
+    values = list(reply.values()) if isinstance(reply, dict) else list(reply)[1::2]
+    return str(values[0] or '') if values else ''
+
+
+def own_password_changes(module: AnsibleModule, client) -> tuple[dict[str, Any], dict[str, Any], list[tuple]]:
+    """The Sentinel's own password before and after (counts and masks only) and the commands to run.
+
+    Each command is (option changed, shown text, arguments); the arguments hold the passwords: they are
+    run, never shown.
+    """
+    params = module.params
+    new, previous = params['requirepass'], params['requirepass_previous']
+    user = sentinel_call(params, 'ACL GETUSER default', client.execute_command, 'ACL', 'GETUSER', 'default')
+    fields = user if isinstance(user, dict) else dict(zip(user[::2], user[1::2]))
+    hashes = {str(item) for item in fields.get('passwords') or []}
+    nopass = 'nopass' in [str(flag) for flag in fields.get('flags') or []]
+    wanted = {password_hash(new)} | ({password_hash(previous)} if previous else set())
+    current_pass = _config_value(sentinel_call(params, 'SENTINEL CONFIG GET sentinel-pass', client.execute_command,
+                                               'SENTINEL', 'CONFIG', 'GET', 'sentinel-pass'))
+    commands: list[tuple] = []
+    if nopass or hashes != wanted:
+        commands.append(('requirepass', 'ACL SETUSER default resetpass',
+                         ('ACL', 'SETUSER', 'default', 'resetpass', '>' + new) + (('>' + previous,) if previous else ())))
+    if current_pass != new and (commands or previous or current_pass):
+        if not survives_unquoted(new):
+            raise MonitorError('requirepass must not contain white space or quotes to become the password Sentinel '
+                               'logs in to the other Sentinels with (sentinel-pass): Sentinel writes it unquoted '
+                               'into its configuration file, which then no longer parses. Nothing was changed.')
+        commands.append(('sentinel_pass', 'SENTINEL CONFIG SET sentinel-pass',
+                         ('SENTINEL', 'CONFIG', 'SET', 'sentinel-pass', new)))
+    changed = [command[0] for command in commands]
+    before = dict(requirepass='nopass' if nopass else '%d password(s)' % len(hashes),
+                  sentinel_pass=MASK if current_pass else None)
+    after = dict(requirepass='%d password(s)%s' % (len(wanted), ' (changed)' if 'requirepass' in changed else ''),
+                 sentinel_pass=(MASK + ' (changed)') if 'sentinel_pass' in changed else before['sentinel_pass'])
+    return before, after, commands
+
+
+def converge_own_password(module: AnsibleModule, client) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Give the Sentinel its own password(s) and sentinel-pass, saved in its file.
+
+    Returns the diff's before and after entries (no secret) and the options changed.
+    """
+    before, after, commands = own_password_changes(module, client)
+    if commands and not module.check_mode:
+        for _option, shown, arguments in commands:
+            sentinel_call(module.params, shown, client.execute_command, *arguments)
+        sentinel_call(module.params, 'SENTINEL FLUSHCONFIG', client.execute_command, 'SENTINEL', 'FLUSHCONFIG')
+    return before, after, [command[0] for command in commands]
 
 
 def current_group(master: dict[str, Any] | None) -> dict[str, Any]:
@@ -514,6 +599,7 @@ def converge(module: AnsibleModule, client, result: dict[str, Any]) -> None:
     """Bring the group to the wanted state, recording in ``result`` what was (or would be) done."""
     params = module.params
     name = params['name']
+    own_before, own_after, own_changes = converge_own_password(module, client) if params['requirepass'] else ({}, {}, [])
     before = current_group(sentinel_call(params, 'SENTINEL MASTER %s' % name, sentinel_master, client, name))
     result['master'] = before.get('master')
     if params['state'] == 'absent':
@@ -523,7 +609,10 @@ def converge(module: AnsibleModule, client, result: dict[str, Any]) -> None:
     else:
         before.update(current_credentials(module))
         after = update(module, client, before, result)
-    result['diff'] = shown_diff(before, after)
+    diff = shown_diff(before, after)
+    result.update(diff=dict(before=dict(diff['before'], **own_before), after=dict(diff['after'], **own_after)),
+                  changed=result['changed'] or bool(own_changes),
+                  changed_options=own_changes + result['changed_options'])
     if params['reset']:
         if not module.check_mode:
             sentinel_call(params, 'SENTINEL RESET %s' % name, client.execute_command, 'SENTINEL', 'RESET', name)

@@ -22,7 +22,8 @@ makes the configuration file agree before redis-server reads it.
 
 Usage: python3 start_guard.py CONFIG.json. The JSON file (written by the roles, root
 only: it holds the Sentinel password) has: master_name, sentinels
-["host:port"], sentinel_password, tls {ca, cert, key} or null, me
+["host:port"], sentinel_password, sentinel_password_previous (during a
+rotation: used when a Sentinel refuses sentinel_password), tls {ca, cert, key} or null, me
 ["host:port" this node is known as], config_file, timeout (seconds),
 interval (seconds between rounds).
 """
@@ -46,6 +47,8 @@ from typing import Any, NamedTuple
 ANSWER_TIMEOUT = 1.0
 # Errors that say "nothing listens there" at once, as opposed to a timeout.
 CLOSED = (errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH)
+# How a Sentinel refuses a password.
+REFUSED_LOGIN = ('WRONGPASS', 'INVALID PASSWORD', 'INVALID USERNAME-PASSWORD')
 
 
 class ReplyError(Exception):
@@ -131,9 +134,21 @@ def _connect(address: str, tls: dict[str, str] | None) -> socket.socket:
 
 
 def sentinel_command(address: str, settings: dict[str, Any], *args: str) -> Any:
-    with _connect(address, settings.get('tls')) as sock:
+    """``args`` on the Sentinel, logged in with sentinel_password, or with sentinel_password_previous
+    (during a rotation of the Sentinel password) when the Sentinel refuses the new one."""
+    previous = settings.get('sentinel_password_previous')
+    try:
+        return _sentinel_command(address, settings.get('tls'), settings.get('sentinel_password'), args)
+    except ReplyError as exc:
+        if not previous or not str(exc).upper().startswith(REFUSED_LOGIN):
+            raise
+    return _sentinel_command(address, settings.get('tls'), previous, args)
+
+
+def _sentinel_command(address: str, tls: dict[str, str] | None, password: str | None, args: tuple) -> Any:
+    with _connect(address, tls) as sock:
         stream = sock.makefile('rwb')
-        commands = ([('AUTH', settings['sentinel_password'])] if settings.get('sentinel_password') else []) + [args]
+        commands = ([('AUTH', password)] if password else []) + [args]
         stream.write(b''.join(_encode(*command) for command in commands))
         stream.flush()
         replies = [_reply(stream) for _command in commands]

@@ -184,5 +184,22 @@ def test_sentinel_password_is_used(nodes: NodeFactory, tmp_path: Path) -> None:
     assert 'replicaof 127.0.0.1 %d\n' % master.port in conf.read_text()
 
 
+def test_previous_sentinel_password_while_the_sentinel_has_only_the_old_one(nodes: NodeFactory,
+                                                                             tmp_path: Path) -> None:
+    """Phase 1 of a Sentinel password rotation: the inventory (and so the guard) has the new password
+    first, a Sentinel not yet converged only the old one."""
+    master = nodes.server()
+    sentinel = nodes.sentinel(master, quorum=1)
+    admin = sentinel.client()
+    admin.execute_command('ACL', 'SETUSER', 'default', 'resetpass', '>' + PASSWORD)
+    admin.close()
+    conf = tmp_path / 'redis.conf'
+    conf.write_text('port 1\n')
+    guarded = dict(settings([sentinel.address], '127.0.0.1:1', conf), sentinel_password='new-one')
+    assert start_guard.decide(start_guard.ask_all(guarded), {'127.0.0.1:1'}, False).action == 'wait'
+    assert start_guard.guard(dict(guarded, sentinel_password_previous=PASSWORD)) == 0
+    assert 'replicaof 127.0.0.1 %d\n' % master.port in conf.read_text()
+
+
 def test_main_without_its_configuration_starts_as_written(tmp_path: Path) -> None:
     assert start_guard.main(['start-guard', str(tmp_path / 'missing.json')]) == 0

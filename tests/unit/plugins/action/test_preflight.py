@@ -507,6 +507,11 @@ ROTATION_BAD = [
     ('ACL user previous equal to its password',
      dict(ACL, redis_acl_users=[{'name': 'app', 'password': 'App-1', 'previous_password': 'App-1'}]),
      'redis_acl_users app previous_password is the same as redis_acl_users app password', 'App-1'),
+    ('Sentinel previous without the Sentinel password', {'redis_sentinel_password_previous': 'Old-s1'},
+     'redis_sentinel_password_previous is set but redis_sentinel_password is empty', 'Old-s1'),
+    ('a new Sentinel password sentinel-pass cannot hold',
+     {'redis_sentinel_password': 'new s1', 'redis_sentinel_password_previous': 'Old-s1'},
+     'redis_sentinel_password contains white space or a quote, and redis_sentinel_password_previous', 'Old-s1'),
     ('previous that differs between hosts',
      dict(common={'redis_password': 'Secret-1', 'redis_password_previous': 'Old-1'},
           hosts={'h3': {'redis_password_previous': 'Old-2'}}),
@@ -523,9 +528,10 @@ def test_a_rotation_that_cannot_work_is_refused(case, variables, expect, secret)
 
 @pytest.mark.parametrize('variables', [
     {'redis_password': 'Secret-1', 'redis_password_previous': 'Old-1'},
+    {'redis_sentinel_password': 'New-s1', 'redis_sentinel_password_previous': "old $entinel's #1"},
     dict(ACL, redis_password_previous='Old-1', redis_acl_admin_password_previous='Admin-0',
          redis_acl_replication_password_previous='Repl-0', redis_acl_sentinel_password_previous='Sent-0',
          redis_acl_users=[{'name': 'app', 'password': 'App-1', 'previous_password': 'App-0', 'rules': '~app:* +@read'}]),
-], ids=['one password', 'ACL mode'])
+], ids=['one password', 'Sentinel password', 'ACL mode'])
 def test_a_rotation_passes(variables):
     assert run(lab(common=variables)) == Findings([], [])
