@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from ansible_collections.redisops.sentinel.plugins.module_utils.client import ResponseError
 from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import (
     IMPORTING,
     MIGRATING,
@@ -134,10 +135,18 @@ class Migrator:
             self.keys_moved += len(keys)
 
     def assign(self, slot: int, owner: str, masters: Iterable[str]) -> None:
-        """Tell every master the slot's owner: the new owner first, so that it answers at once."""
-        order = [owner] + sorted(node_id for node_id in masters if node_id != owner)
-        for node_id in order:
-            self.call(node_id, 'CLUSTER', 'SETSLOT', slot, 'NODE', owner)
+        """Tell every master the slot's owner: the new owner first, so that it answers at once.
+
+        A master that gave away its last slot turns itself into a replica of the node that took it
+        (Redis 7, cluster-allow-replica-migration): it refuses SETSLOT and learns the owner from its master.
+        """
+        self.call(owner, 'CLUSTER', 'SETSLOT', slot, 'NODE', owner)
+        for node_id in sorted(node_id for node_id in masters if node_id != owner):
+            try:
+                self.call(node_id, 'CLUSTER', 'SETSLOT', slot, 'NODE', owner)
+            except ResponseError as exc:
+                if 'only with masters' not in str(exc):
+                    raise
 
     def move(self, move: Move, masters: Iterable[str]) -> None:
         self.call(move.target, 'CLUSTER', 'SETSLOT', move.slot, 'IMPORTING', move.source)

@@ -20,6 +20,8 @@ description:
     as O(open_slots) says. A run that stops (O(max_slots), an error) leaves a state the next run resumes.
   - Refuses, before moving anything, while a master is failed or not reachable, while a slot has no owner,
     or when an address of O(masters) or O(drain) is not a master of the cluster.
+  - A master emptied with O(drain) turns itself into a replica of a master that took its slots (Redis 7 and
+    later, C(cluster-allow-replica-migration yes)); M(redisops.sentinel.cluster_forget) then removes it.
   - Check mode returns the plan and moves nothing.
 extends_documentation_fragment:
   - redisops.sentinel.connection
@@ -85,6 +87,7 @@ requirements:
 seealso:
   - module: redisops.sentinel.cluster_info
   - module: redisops.sentinel.cluster_wait
+  - module: redisops.sentinel.cluster_forget
 author:
   - redisops maintainers (@redisops)
 """

@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+"""cluster_forget against real cluster-enabled redis-server processes: replicas, a drained master and a
+stopped node leave the cluster and no remaining node lists them; a master with slots stays."""
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import SLOT_COUNT, parse_nodes
+from ansible_collections.redisops.sentinel.plugins.modules import cluster_forget, cluster_reshard
+from ansible_collections.redisops.sentinel.plugins.modules.cluster_forget import refusals
+
+from conftest import NodeFactory, RedisNode, wait_for
+from test_cluster_modules import SETTLE_TIMEOUT, command, form, myid, settled, start
+
+
+def ids_known(node: RedisNode) -> set[str]:
+    return {item.node_id for item in parse_nodes(command(node, 'CLUSTER', 'NODES'))}
+
+
+def forget(run_module, login: RedisNode, members: list[RedisNode], check_mode: bool = False):
+    return run_module(cluster_forget.main, dict(login_host=login.host, login_port=login.port,
+                                                members=[node.address for node in members]), check_mode=check_mode)
+
+
+@pytest.fixture
+def four(nodes: NodeFactory) -> list[RedisNode]:
+    """Three masters with every slot, and a replica of the first."""
+    members = start(nodes, 4)
+    form(members, 3, {3: 0})
+    return members
+
+
+def test_a_replica_leaves_and_is_reset(run_module, four):
+    replica_id = myid(four[3])
+    failed, planned = forget(run_module, four[0], four[:3], check_mode=True)
+    assert not failed and planned['changed'] and [item['id'] for item in planned['removed']] == [replica_id]
+    assert all(replica_id in ids_known(node) for node in four[:3]), 'check mode removed the node'
+
+    failed, result = forget(run_module, four[0], four[:3])
+    assert not failed, result['msg']
+    assert result['removed'][0]['reset'] is True and result['removed'][0]['role'] == 'replica'
+    assert all(replica_id not in ids_known(node) for node in four[:3])
+    assert ids_known(four[3]) == {myid(four[3])}
+    assert command(four[1], 'CLUSTER', 'INFO').find('cluster_state:ok') >= 0
+
+    failed, again = forget(run_module, four[1], four[:3])
+    assert not failed and not again['changed']
+
+
+def test_a_master_with_slots_stays_and_a_drained_one_leaves(run_module, four):
+    failed, result = forget(run_module, four[0], [four[0], four[1], four[3]])
+    assert failed and 'still holds' in result['msg'] and 'cluster_reshard drain' in result['msg']
+    assert myid(four[2]) in ids_known(four[0])
+
+    failed, drained = run_module(cluster_reshard.main, dict(login_host=four[0].host, login_port=four[0].port,
+                                                            drain=[four[2].address]))
+    assert not failed, drained['msg']
+    gone = myid(four[2])
+    failed, result = forget(run_module, four[0], [four[0], four[1], four[3]])
+    assert not failed, result['msg']
+    assert all(gone not in ids_known(node) for node in (four[0], four[1], four[3]))
+    wait_for(lambda: settled([four[0], four[1], four[3]], SLOT_COUNT), 'the three nodes to agree', SETTLE_TIMEOUT)
+
+
+def test_a_stopped_node_is_forgotten_by_the_others(run_module, four):
+    gone = myid(four[3])
+    four[3].stop()
+    wait_for(lambda: any(item.node_id == gone and 'fail' in item.flags
+                         for item in parse_nodes(command(four[0], 'CLUSTER', 'NODES'))),
+             'the stopped replica to be flagged failed', SETTLE_TIMEOUT)
+    failed, result = forget(run_module, four[1], four[:3])
+    assert not failed, result['msg']
+    assert result['removed'][0]['reset'] is False
+    assert all(gone not in ids_known(node) for node in four[:3])
+
+
+LINES = '''\
+a1 10.0.0.1:6379@16379 myself,master - 0 0 1 connected 0-16383
+b2 10.0.0.2:6379@16379 master - 0 0 2 connected
+c3 10.0.0.3:6379@16379 slave b2 0 0 2 connected
+'''
+
+
+def test_refusals_name_the_login_node_a_master_with_slots_and_staying_replicas():
+    nodes = parse_nodes(LINES)
+    by_id = {node.node_id: node for node in nodes}
+    assert refusals(nodes, [by_id['c3']]) == []
+    assert refusals(nodes, [by_id['b2'], by_id['c3']]) == []
+    problems = refusals(nodes, [by_id['b2']])
+    assert problems == ['master 10.0.0.2:6379 has replicas that stay (10.0.0.3:6379): make them replicate '
+                        'another master first']
+    problems = refusals(nodes, [by_id['a1']])
+    assert any('login node' in item for item in problems) and any('16384 slots' in item for item in problems)
+
+
+def test_refuses_bad_parameters(run_module):
+    failed, result = run_module(cluster_forget.main, dict(members=[], timeout=0))
+    assert failed and 'members must name' in result['msg'] and 'timeout must be greater than 0' in result['msg']
