@@ -73,6 +73,12 @@ options:
       - Must be at least 1.
     type: int
     default: 10000
+  rebalance:
+    description:
+      - Whether to move slots after the open slots are settled. V(false) only settles open slots: the repair
+        of a migration an earlier run, a crash or another tool left half done.
+    type: bool
+    default: true
   open_slots:
     description:
       - What to do with a slot a master marks C(MIGRATING) or C(IMPORTING) when the run starts.
@@ -97,6 +103,11 @@ EXAMPLES = r"""
   redisops.sentinel.cluster_reshard:
     login_password: "{{ redis_password }}"
     max_slots: 1000
+
+- name: Finish the slot migrations an interrupted run left open, and move nothing else
+  redisops.sentinel.cluster_reshard:
+    login_password: "{{ redis_password }}"
+    rebalance: false
 
 - name: Empty a master before it leaves the cluster
   redisops.sentinel.cluster_reshard:
@@ -181,6 +192,7 @@ def argument_spec() -> dict[str, dict[str, Any]]:
         max_slots=dict(type='int', default=0),
         batch=dict(type='int', default=100),
         migrate_timeout=dict(type='int', default=10000),
+        rebalance=dict(type='bool', default=True),
         open_slots=dict(type='str', choices=['finish', 'rollback', 'refuse'], default='finish'),
     )
     return spec
@@ -291,7 +303,7 @@ def reshard(module: AnsibleModule, cluster: Cluster, masters: list[Address], dra
                            % ', '.join(str(case.slot) for case in cases))
     settled = open_slot_report(cluster, cases, rollback)
     owners = owned_slots(cluster.masters)
-    moves = plan_moves(owners, receivers)
+    moves = plan_moves(owners, receivers) if params['rebalance'] else []
     bounded = moves[:params['max_slots']] if params['max_slots'] else moves
     result = dict(plan=describe_plan(bounded, cluster.label), open_slots=settled, moved_slots=0, moved_keys=0,
                   remaining_slots=len(moves))

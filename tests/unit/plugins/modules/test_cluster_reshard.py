@@ -179,9 +179,10 @@ def test_a_half_moved_slot_is_settled_with_all_its_keys(run_module, nodes, way):
     failed, refused = reshard(run_module, members[0], open_slots='refuse')
     assert failed and 'half moved' in refused['msg'] and open_marks(members) != []
 
-    failed, result = reshard(run_module, members[0], open_slots=way)
+    failed, result = reshard(run_module, members[0], open_slots=way, rebalance=False)
     assert not failed, result['msg']
     assert [item['slot'] for item in result['open_slots']] == [slot]
+    assert result['moved_slots'] == 1 and result['plan'] == []
     expected_owner = myid(other) if way == 'finish' else myid(owner)
     wait_for(lambda: all(slot_owner(node, slot) == expected_owner for node in members),
              'every node to agree on the owner of slot %d' % slot, SETTLE_TIMEOUT)
