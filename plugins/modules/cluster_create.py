@@ -37,7 +37,8 @@ attributes:
     support: full
     details:
       - In check mode the module observes the nodes, refuses as it would otherwise, and returns the plan in
-        RV(plan) without changing anything.
+        RV(plan) without changing anything. A node that cannot be queried is no failure in check mode: RV(action)
+        is then V(unknown).
 options:
   login_host:
     description:
@@ -97,7 +98,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 action:
-  description: V(create), V(join) (new nodes join an existing cluster) or V(none).
+  description:
+    - V(create), V(join) (new nodes join an existing cluster) or V(none).
+    - V(unknown) in check mode when a node cannot be queried (not installed or started yet).
   returned: always
   type: str
   sample: create
@@ -159,6 +162,10 @@ MIN_MASTERS = 3
 
 class Refusal(Exception):
     """The module must not change anything; the message says why."""
+
+
+class Unobserved(Refusal):
+    """A node could not be queried: no decision is possible (in check mode, not a failure)."""
 
 
 @dataclass
@@ -306,7 +313,7 @@ def observe_nodes(observer: Observer, nodes: list[Address]) -> dict[Address, Nod
     observations = observer.observe_all(nodes)
     errors = ['%s: %s' % (address, view) for address, view in observations.items() if isinstance(view, str)]
     if errors:
-        raise Refusal('Cannot decide without every node, nothing changed: %s.' % '; '.join(errors))
+        raise Unobserved('Cannot decide without every node, nothing changed: %s.' % '; '.join(errors))
     return observations  # type: ignore[return-value]
 
 
@@ -346,6 +353,12 @@ def main() -> None:
             executor.create(plan, introducer)
         else:
             executor.join(plan, reference_view(list(views.values())).address)
+    except Unobserved as exc:
+        if not module.check_mode:
+            fail(module, plan, executor, str(exc))
+        # A check run on hosts where the nodes are not installed or started yet.
+        module.exit_json(**dict(result_of(Plan('unknown'), [], 'Check mode: %s The plan is made when they run.' % exc),
+                                changed=True))
     except Refusal as exc:
         fail(module, plan, executor, str(exc))
     except RETRYABLE_ERRORS as exc:

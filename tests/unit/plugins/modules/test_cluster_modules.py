@@ -333,3 +333,13 @@ def test_create_refuses_a_node_without_cluster_support(run_module, nodes):
 def test_create_refuses_bad_parameters(run_module, args, error):
     failed, result = run_module(cluster_create.main, args)
     assert failed and error in result['msg']
+
+
+def test_create_in_check_mode_before_the_nodes_run(run_module, nodes, closed_port):
+    args = dict(nodes=addresses(start(nodes, 2)) + ['127.0.0.1:%d' % closed_port], replicas=0)
+    failed, result = run_module(cluster_create.main, args, check_mode=True)
+    assert not failed and result['changed'] and result['action'] == 'unknown' and result['plan'] == []
+    assert result['msg'].startswith('Check mode: Cannot decide without every node, nothing changed: 127.0.0.1:%d: '
+                                    'ConnectionError' % closed_port)
+    failed, result = run_module(cluster_create.main, args)
+    assert failed and result['changed'] is False and result['msg'].startswith('Cannot decide without every node')

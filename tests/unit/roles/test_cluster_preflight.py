@@ -1,0 +1,123 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The redis_cluster group check (roles/redis/tasks/cluster_preflight.yml), run by ansible-playbook on
+inventories of local hosts: nothing is installed, the check only reads the inventory."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+TOP = Path(__file__).resolve().parents[3]
+PLAYBOOK = """
+- name: Check the cluster inventory
+  hosts: redis_cluster
+  gather_facts: false
+  tasks:
+    - name: The options roles/redis_cluster hands over
+      ansible.builtin.set_fact:
+        _redis_cluster_options: {replicas: "{{ redis_cluster_replicas | default(1) }}", bus_port: 0}
+    - name: Check
+      ansible.builtin.include_role:
+        name: redisops.sentinel.redis
+        tasks_from: cluster_preflight.yml
+    - name: Record what the check worked out
+      ansible.builtin.copy:
+        content: "{{ _redis_cluster_node | to_json }}"
+        dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
+        mode: "0600"
+"""
+PREFIX = 'The redis_cluster inventory cannot make a cluster; nothing was changed. '
+
+
+def six_nodes(**overrides: dict) -> dict[str, dict]:
+    """Three machines with two nodes each (ports 6379 and 6380), like molecule/cluster."""
+    hosts = {}
+    for machine in (1, 2, 3):
+        hosts['cl-%d' % machine] = dict(redis_address='10.0.0.%d' % machine)
+        hosts['cl-%d-b' % machine] = dict(ansible_host='cl-%d' % machine, redis_address='10.0.0.%d' % machine,
+                                          redis_port=6380, redis_instance='6380')
+    for name, variables in overrides.items():
+        hosts[name] = dict(hosts.get(name, {}), **variables)
+    return hosts
+
+
+def run(tmp_path: Path, hosts: dict[str, dict], *args: str, group_vars: dict | None = None):
+    python = str(Path(sys.executable).absolute())
+    inventory = {'redis_cluster': {'hosts': hosts, 'vars': dict(
+        {'ansible_connection': 'local', 'ansible_python_interpreter': python}, **(group_vars or {}))}}
+    (tmp_path / 'inventory.yml').write_text(yaml.safe_dump(inventory))
+    (tmp_path / 'check.yml').write_text(PLAYBOOK)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(TOP / 'playbooks' / 'collections'), ANSIBLE_NOCOLOR='1',
+               ANSIBLE_FORKS='10')
+    proc = subprocess.run(['ansible-playbook', '-i', str(tmp_path / 'inventory.yml'), str(tmp_path / 'check.yml'),
+                           '-e', 'out_dir=%s' % tmp_path, *args], capture_output=True, text=True, env=env, check=False)
+    return proc
+
+
+def problems(proc: subprocess.CompletedProcess, tmp_path: Path) -> str:
+    """The problems the check names; every host stopped there."""
+    assert proc.returncode != 0, proc.stdout
+    assert list(tmp_path.glob('*.json')) == [], 'a host went on after the check failed'
+    messages = {json.loads(line[line.index('{'):])['msg'] for line in proc.stdout.splitlines()
+                if line.startswith('fatal:')}
+    assert len(messages) == 1 and messages.pop().startswith(PREFIX)
+    line = next(line for line in proc.stdout.splitlines() if line.startswith('fatal:'))
+    return json.loads(line[line.index('{'):])['msg'][len(PREFIX):]
+
+
+def test_six_nodes_on_three_machines_pass(tmp_path):
+    proc = run(tmp_path, six_nodes())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    node = json.loads((tmp_path / 'cl-2-b.json').read_text())
+    assert node == dict(name='cl-2-b', machine='cl-2', instance='6380', node='10.0.0.2:6380',
+                        data_ports=[6380], bus_port=16380, replicas=1)
+
+
+def test_announced_address_ipv6_and_bus_port(tmp_path):
+    hosts = six_nodes(**{'cl-1': dict(redis_address='fd00::1', redis_announce_port=7000),
+                         'cl-2': dict(redis_announce_ip='203.0.113.2')})
+    proc = run(tmp_path, hosts, group_vars={'redis_tls': True, 'redis_tls_plaintext_port': 0})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads((tmp_path / 'cl-1.json').read_text())['node'] == '[fd00::1]:7000'
+    assert json.loads((tmp_path / 'cl-2.json').read_text())['node'] == '203.0.113.2:6379'
+
+
+def test_too_few_nodes(tmp_path):
+    hosts = {name: variables for name, variables in six_nodes().items() if name != 'cl-3-b'}
+    assert problems(run(tmp_path, hosts), tmp_path) == (
+        'redis_cluster has 5 hosts; 6 are needed for 3 masters with 1 replica(s) each (redis_cluster_replicas).')
+
+
+def test_zero_replicas_need_three_nodes(tmp_path):
+    hosts = {name: variables for name, variables in six_nodes().items() if not name.endswith('-b')}
+    proc = run(tmp_path, hosts, group_vars={'redis_cluster_replicas': 0})
+    assert proc.returncode == 0, proc.stdout
+
+
+@pytest.mark.parametrize('overrides,expected', [
+    (dict(**{'cl-2': dict(redis_address='10.0.0.1')}),
+     'Hosts cl-1, cl-2 are all the node 10.0.0.1:6379: give each its own redis_address, redis_port or '
+     'redis_announce_ip/port.'),
+    (dict(**{'cl-1-b': dict(redis_instance='')}),
+     "Hosts cl-1 and cl-1-b run on the same machine cl-1 with the same redis_instance '': they would share a "
+     "unit, a configuration file and a data directory; give each its own redis_instance (e.g. the port)."),
+    (dict(**{'cl-1-b': dict(redis_port=16379)}),
+     'Hosts cl-1 and cl-1-b run on the same machine cl-1 and both use port 16379 (data ports 6379 and bus port '
+     '16379, against 16379 and 26379; the bus port is the data port + 10000 unless redis_cluster_bus_port is set).'),
+    (dict(**{'cl-3': dict(redis_cluster_replicas=2)}),
+     'redis_cluster_replicas differs between the hosts (1, 2): set it once for the group.'),
+])
+def test_each_problem_names_the_hosts(tmp_path, overrides, expected):
+    assert problems(run(tmp_path, six_nodes(**overrides)), tmp_path) == expected
+
+
+def test_a_limited_run_is_refused(tmp_path):
+    assert problems(run(tmp_path, six_nodes(), '--limit', 'cl-1,cl-2'), tmp_path) == (
+        'Hosts of redis_cluster are not in this run (cl-1-b, cl-2-b, cl-3, cl-3-b): run on the whole group at '
+        'once, without --limit or serial.')
