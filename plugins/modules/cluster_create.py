@@ -37,7 +37,7 @@ attributes:
     support: full
     details:
       - In check mode the module observes the nodes, refuses as it would otherwise, and returns the plan in
-        RV(plan) without changing anything. A node that cannot be queried is no failure in check mode: RV(action)
+        RV(plan) without changing anything. A node that cannot be queried is no failure in check mode, RV(action)
         is then V(unknown).
 options:
   login_host:
