@@ -21,7 +21,7 @@ def crc16(data: bytes) -> int:
     crc = 0
     for byte in data:
         crc ^= byte << 8
-        for _ in range(8):
+        for dummy in range(8):
             crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
             crc &= 0xFFFF
     return crc

@@ -65,7 +65,7 @@ def main(victim: str, nodes: list[str]) -> int:
                 acked.append(key)
                 after += owner != victim
         except redis.RedisError as exc:
-            errors[str(exc).split(' ')[0] if isinstance(exc, redis.ResponseError) else type(exc).__name__] += 1
+            errors[str(exc).split(' ', maxsplit=1)[0] if isinstance(exc, redis.ResponseError) else type(exc).__name__] += 1
             time.sleep(PAUSE)
             owner = owner_of(key_slot(key), nodes, victim) or owner
             if owner != victim and taken_over is None:

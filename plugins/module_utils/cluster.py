@@ -223,7 +223,7 @@ def slot_ranges(slots: Iterable[int]) -> list[SlotRange]:
             ranges[-1][1] = slot
         else:
             ranges.append([slot, slot])
-    return [(start, end) for start, end in ranges]
+    return [tuple(pair) for pair in ranges]
 
 
 def describe_ranges(ranges: Sequence[SlotRange], limit: int = 5) -> str:
@@ -266,7 +266,7 @@ class NodeView:
                 merged[-1][1] = end
             else:
                 merged.append([start, end, owner])
-        return [(start, end, owner) for start, end, owner in merged]
+        return [tuple(entry) for entry in merged]
 
     def epochs(self) -> dict[str, int]:
         return {node.node_id: node.config_epoch for node in self.nodes if node.role == 'master'}

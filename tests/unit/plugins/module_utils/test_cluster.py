@@ -72,12 +72,10 @@ def test_info_values():
 
 
 def test_shards_resp2_and_resp3():
-    resp2 = [['slots', [0, 5460, 5462, 5462], 'nodes', [['id', MASTER, 'port', 31001, 'ip', '127.0.0.1',
-                                                         'endpoint', '127.0.0.1', 'role', 'master',
-                                                         'replication-offset', 42, 'health', 'online']]]]
-    resp3 = [{'slots': [0, 5460, 5462, 5462], 'nodes': [{'id': MASTER, 'port': 31001, 'endpoint': '127.0.0.1',
-                                                          'role': 'master', 'replication-offset': 42,
-                                                          'health': 'online'}]}]
+    node = ['id', MASTER, 'port', 31001, 'ip', '127.0.0.1', 'endpoint', '127.0.0.1', 'role', 'master',
+            'replication-offset', 42, 'health', 'online']
+    resp2 = [['slots', [0, 5460, 5462, 5462], 'nodes', [node]]]
+    resp3 = [{'slots': [0, 5460, 5462, 5462], 'nodes': [dict(zip(node[::2], node[1::2]))]}]
     for reply in (resp2, resp3):
         shard, = parse_shards(reply)
         assert shard.slots == ((0, 5460), (5462, 5462))
@@ -123,8 +121,8 @@ def nodes_on(hosts: int, per_host: int) -> list[Address]:
 
 
 def test_interleave_alternates_hosts():
-    assert [address.host for address in interleave_hosts(nodes_on(3, 2))] == ['10.0.0.1', '10.0.0.2',
-                                                                             '10.0.0.3'] * 2
+    hosts = [address.host for address in interleave_hosts(nodes_on(3, 2))]
+    assert hosts == ['10.0.0.1', '10.0.0.2', '10.0.0.3'] * 2
 
 
 @pytest.mark.parametrize('hosts,per_host,replicas', [(3, 2, 1), (6, 1, 1), (3, 3, 2), (4, 3, 2), (2, 3, 1)])
