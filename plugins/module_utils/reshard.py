@@ -223,3 +223,24 @@ def close_open_slot(migrator: Migrator, case: OpenSlotCase, masters: Iterable[st
     for node_id in sorted({node for node, _peer in case.migrating + case.importing}):
         migrator.call(node_id, 'CLUSTER', 'SETSLOT', case.slot, 'STABLE')
     return move
+
+
+def _crc16(data: bytes) -> int:
+    """CRC16-CCITT (XMODEM), the checksum Redis Cluster hashes keys with."""
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _bit in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def key_slot(key: bytes) -> int:
+    """The hash slot of a key: the CRC16 of its hash tag (the first non-empty ``{...}``) or of the whole key."""
+    start = key.find(b'{')
+    if start >= 0:
+        end = key.find(b'}', start + 1)
+        if end > start + 1:
+            key = key[start + 1:end]
+    return _crc16(key) % SLOT_COUNT

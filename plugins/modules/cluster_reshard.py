@@ -75,7 +75,7 @@ options:
     default: 10000
   rebalance:
     description:
-      - Whether to move slots after the open slots are settled. V(false) only settles open slots: the repair
+      - Whether to move slots after the open slots are settled. V(false) only settles open slots, which is the repair
         of a migration an earlier run, a crash or another tool left half done.
     type: bool
     default: true
@@ -238,7 +238,8 @@ class Cluster:
 
     def connect_masters(self) -> None:
         for node in self.masters:
-            client = connect(self.params, node.host, node.port)
+            # Keys are binary (GETKEYSINSLOT hands them to MIGRATE): never decoded.
+            client = connect(self.params, node.host, node.port, decode=False)
             self.clients.append(client)
             self.endpoints[node.node_id] = Endpoint(node.node_id, node.host, node.port, client)
 

@@ -30,9 +30,9 @@ def open_marks(nodes: list[RedisNode]) -> list[str]:
             if 'myself' in line and '[' in line]
 
 
-def cluster_client(nodes: list[RedisNode]) -> RedisCluster:
+def cluster_client(nodes: list[RedisNode], decode: bool = True) -> RedisCluster:
     return RedisCluster(startup_nodes=[PyClusterNode(node.host, node.port) for node in nodes],
-                        decode_responses=True)
+                        decode_responses=decode)
 
 
 def fill(nodes: list[RedisNode], count: int = KEYS) -> dict[str, str]:
@@ -133,6 +133,10 @@ def test_rebalance_onto_a_new_master_under_writes_loses_no_key(run_module, four)
 
 def test_a_bounded_run_stops_and_the_next_one_resumes_then_a_master_is_emptied(run_module, four):
     values = fill(four, 500)
+    raw = cluster_client(four, decode=False)
+    binary = {b'bin:\xff%d' % index: b'\x00\xfe%d' % index for index in range(200)}
+    for key, value in binary.items():
+        raw.set(key, value)
     failed, first = reshard(run_module, four[0], max_slots=100)
     assert not failed and first['moved_slots'] == 100 and first['remaining_slots'] == 4096 - 100
     assert slot_counts(four[0])[myid(four[3])] == 100
@@ -144,6 +148,8 @@ def test_a_bounded_run_stops_and_the_next_one_resumes_then_a_master_is_emptied(r
     counts = slot_counts(four[3])
     assert counts[myid(four[0])] == 0 and sorted(counts.values()) == [0, 5461, 5461, 5462]
     assert missing(four, values) == []
+    assert [key for key, value in binary.items() if raw.get(key) != value] == []
+    raw.close()
 
 
 def half_move(source: RedisNode, target: RedisNode, slot: int, moved: int) -> None:

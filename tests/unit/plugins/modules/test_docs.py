@@ -13,7 +13,8 @@ import yaml
 
 from ansible_collections.redisops.sentinel.plugins.action import node_converge, preflight
 from ansible_collections.redisops.sentinel.plugins.modules import (
-    cluster_create, cluster_forget, cluster_info, cluster_reshard, cluster_wait, doctor, firewalld_ports, host_state, node_files, recover_info,
+    cluster_create, cluster_forget, cluster_import, cluster_info, cluster_reshard, cluster_wait, doctor, firewalld_ports, host_state,
+    node_files, recover_info,
     redis_acl, redis_config, redis_dataset, redis_replicaof, redis_snapshot, replica_wait, sentinel_failover, sentinel_monitor, sentinel_wait, topology_info)
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
@@ -36,6 +37,7 @@ MODULES = dict(WAIT_MODULES, **SETTINGS_MODULES, **{'redisops.sentinel.topology_
                                                     'redisops.sentinel.cluster_info': cluster_info,
                                                     'redisops.sentinel.cluster_reshard': cluster_reshard,
                                                     'redisops.sentinel.cluster_forget': cluster_forget,
+                                                    'redisops.sentinel.cluster_import': cluster_import,
                                                     'redisops.sentinel.cluster_wait': cluster_wait,
                                                     # Action plugins: their options are checked there.
                                                     'redisops.sentinel.node_converge': node_converge,
