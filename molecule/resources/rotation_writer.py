@@ -10,6 +10,9 @@ The watcher polls ``INFO replication`` of every replica and ``INFO stats`` of th
 connections opened at the start, and records every sample where a link is not up, every change of a
 replica's replication id and the master's full-sync count (``sync_full``) at start and end.
 
+``--user`` logs in as that ACL user; ``--tls-ca``, ``--tls-cert`` and ``--tls-key`` connect over TLS with
+a client certificate (the secure scenario, where the Sentinel password and the TLS files rotate).
+
 Both stop when ``--stop-file`` exists; then every acknowledged key is read back from the master with
 the password of the file. Prints one JSON object; exit status 0 (the playbook asserts on the report).
 """
@@ -30,12 +33,23 @@ from redis.retry import Retry
 PREFIX = 'app:rotation'
 POLL = 0.05
 TIMEOUT = 300.0
+# The user and the TLS options of every connection (--user, --tls-*); empty: default user, plaintext.
+LOGIN: dict[str, Any] = {}
 
 
 def client(address: str, password: str) -> redis.Redis:
     host, port = address.rsplit(':', 1)
     return redis.Redis(host, int(port), password=password, socket_timeout=1.0, socket_connect_timeout=1.0,
-                       decode_responses=True, single_connection_client=True, retry=Retry(NoBackoff(), 0))
+                       decode_responses=True, single_connection_client=True, retry=Retry(NoBackoff(), 0),
+                       **LOGIN)
+
+
+def login_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = dict(username=args.user) if args.user else {}
+    if args.tls_ca:
+        options.update(ssl=True, ssl_ca_certs=args.tls_ca, ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
+                       ssl_check_hostname=False)
+    return options
 
 
 class Secret:
@@ -157,7 +171,12 @@ def main() -> None:
     parser.add_argument('--node', action='append', required=True, help='name=host:port of a data node')
     parser.add_argument('--password-file', required=True)
     parser.add_argument('--stop-file', required=True)
+    parser.add_argument('--user')
+    parser.add_argument('--tls-ca')
+    parser.add_argument('--tls-cert')
+    parser.add_argument('--tls-key')
     args = parser.parse_args()
+    LOGIN.update(login_options(args))
     nodes = dict(item.split('=', 1) for item in args.node)
     secret = Secret(args.password_file)
     secret.changed()
