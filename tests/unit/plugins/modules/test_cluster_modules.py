@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import SLOT_COUNT, split_slots
 from ansible_collections.redisops.sentinel.plugins.modules import cluster_create, cluster_info, cluster_wait
 
-from conftest import NodeFactory, RedisNode, wait_for
+from conftest import REDIS_SERVER, NodeFactory, RedisNode, TlsFiles, TlsNode, wait_for
 
 CLUSTER_CONFIG = ('cluster-enabled yes', 'cluster-node-timeout 3000')
 SETTLE_TIMEOUT = 30
@@ -343,3 +343,32 @@ def test_create_in_check_mode_before_the_nodes_run(run_module, nodes, closed_por
                                     'ConnectionError' % closed_port)
     failed, result = run_module(cluster_create.main, args)
     assert failed and result['changed'] is False and result['msg'].startswith('Cannot decide without every node')
+
+
+def tls_cluster_node(factory: NodeFactory, files: TlsFiles) -> TlsNode:
+    """A cluster node that listens on its tls-port only, its bus over TLS too (tls-cluster yes)."""
+    port = cluster_port()
+    workdir = factory._workdir('redis-tls-cluster')
+    lines = ['port 0', 'tls-port %d' % port, 'bind 127.0.0.1', 'daemonize no', 'protected-mode no', 'save ""',
+             'appendonly no', 'dir %s' % workdir, 'tls-cluster yes', *CLUSTER_CONFIG, *files.server_config()]
+    (workdir / 'redis.conf').write_text(''.join(line + '\n' for line in lines))
+    node = TlsNode([REDIS_SERVER, str(workdir / 'redis.conf')], workdir, port, files)
+    factory.nodes.append(node)
+    return node.wait_ready()
+
+
+def test_create_wait_and_info_over_tls(run_module, nodes, tls_files):
+    three = [tls_cluster_node(nodes, tls_files) for dummy in range(3)]
+    tls = tls_files.params()
+    failed, result = run_module(cluster_create.main, dict(nodes=addresses(three), replicas=0, **tls))
+    assert not failed, result['msg']
+    assert result['action'] == 'create'
+    failed, result = run_module(cluster_wait.main, dict(nodes=addresses(three), replicas=0, timeout=SETTLE_TIMEOUT,
+                                                        **tls))
+    assert not failed, result['msg']
+    failed, result = run_module(cluster_info.main, dict(login_port=three[0].port, **tls))
+    assert not failed and result['healthy']
+    assert sorted(node['address'] for node in result['nodes']) == sorted(addresses(three))
+    # Without TLS the nodes cannot be read: the wait names each one.
+    failed, result = run_module(cluster_wait.main, dict(nodes=addresses(three), replicas=0, timeout=0))
+    assert failed and len(result['unmet']) == 3
