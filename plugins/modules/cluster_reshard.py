@@ -55,6 +55,14 @@ options:
     type: list
     elements: str
     default: []
+  members:
+    description:
+      - Every node the cluster should keep (an inventory's nodes). When set, every master that is not in it
+        is drained as if named in O(drain), and the masters in it hold the slots (unless O(masters) names
+        them). Nodes in it that are not masters, or not in the cluster yet, are ignored.
+    type: list
+    elements: str
+    default: []
   max_slots:
     description:
       - At most this many slots move in this run (V(0), no bound). The next run goes on from there.
@@ -189,6 +197,7 @@ def argument_spec() -> dict[str, dict[str, Any]]:
     spec.update(
         masters=dict(type='list', elements='str', default=[]),
         drain=dict(type='list', elements='str', default=[]),
+        members=dict(type='list', elements='str', default=[]),
         max_slots=dict(type='int', default=0),
         batch=dict(type='int', default=100),
         migrate_timeout=dict(type='int', default=10000),
@@ -198,10 +207,12 @@ def argument_spec() -> dict[str, dict[str, Any]]:
     return spec
 
 
-def param_errors(params: dict[str, Any], masters: list[Address], drain: list[Address]) -> list[str]:
+def param_errors(params: dict[str, Any], masters: list[Address], drain: list[Address],
+                 members: list[Address]) -> list[str]:
     errors = connection_param_errors(params)
     masters += parse_address_list(params['masters'], REDIS_PORT, 'masters', errors)
     drain += parse_address_list(params['drain'], REDIS_PORT, 'drain', errors)
+    members += parse_address_list(params['members'], REDIS_PORT, 'members', errors)
     both = sorted(set(map(str, masters)) & set(map(str, drain)))
     if both:
         errors.append('masters and drain both name %s' % ', '.join(both))
@@ -262,6 +273,14 @@ class Cluster:
             ids += found
         return ids
 
+    def outsiders(self, members: list[Address]) -> list[str]:
+        """The masters that are not in ``members`` (none when ``members`` is empty)."""
+        if not members:
+            return []
+        matchers = [AddressMatcher(address) for address in members]
+        return [node.node_id for node in self.masters
+                if not (node.host and any(matcher.matches(node.host, node.port) for matcher in matchers))]
+
     def label(self, node_id: str) -> str:
         return next((node.label() for node in self.nodes if node.node_id == node_id), node_id[:12])
 
@@ -288,12 +307,13 @@ def open_slot_report(cluster: Cluster, cases: list[OpenSlotCase], rollback: bool
     return report
 
 
-def reshard(module: AnsibleModule, cluster: Cluster, masters: list[Address], drain: list[Address]) -> dict[str, Any]:
+def reshard(module: AnsibleModule, cluster: Cluster, masters: list[Address], drain: list[Address],
+            members: list[Address]) -> dict[str, Any]:
     params = module.params
     refused = cluster.refusals()
     if refused:
         raise ReshardError('the cluster is not ready for moving slots: %s' % '; '.join(refused))
-    drained = cluster.resolve(drain, 'drain')
+    drained = cluster.resolve(drain, 'drain') + cluster.outsiders(members)
     receivers = cluster.resolve(masters, 'masters') or [
         node.node_id for node in cluster.masters if node.node_id not in drained]
     cluster.connect_masters()
@@ -334,12 +354,13 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     masters: list[Address] = []
     drain: list[Address] = []
-    fail_on_param_errors(module, param_errors(module.params, masters, drain))
+    members: list[Address] = []
+    fail_on_param_errors(module, param_errors(module.params, masters, drain, members))
     ensure_redis_library(module)
     cluster = None
     try:
         cluster = Cluster(module.params)
-        module.exit_json(**reshard(module, cluster, masters, drain))
+        module.exit_json(**reshard(module, cluster, masters, drain, members))
     except Interrupted as exc:
         module.fail_json(msg=str(exc), changed=exc.moved_slots + exc.moved_keys > 0, moved_slots=exc.moved_slots,
                          moved_keys=exc.moved_keys)
