@@ -38,6 +38,7 @@ import converge
 import failover
 import faults
 import readiness
+import reshard
 import speed
 import variants
 
@@ -74,6 +75,7 @@ class Results:
     failovers: failover.Figures | None   # None with BENCH_ONLY=speed, as the next two
     faults: list[faults.Outcome] | None
     readiness: list[float] | None
+    reshards: list[reshard.Figure] | None
     redis: str       # Redis and Debian in the lab containers
     load: str        # load average when the run ended
     minutes: float   # the whole run
@@ -416,7 +418,7 @@ def render(box: Machine, results: Results, started: datetime.datetime) -> str:
     lines += speed.section(results.converges) + converge_section(results) + rerun_section(results)
     if results.failovers is not None:
         lines += unplanned_section(results) + faults_section(results) + switchover_section(results)
-        lines += readiness_section(results)
+        lines += readiness_section(results) + reshard.section(results.reshards) + ['']
     lines += speed.ci_section()
     lines += ['## Afterwards', '',
               'The lab is left converged and healthy as the 3 hosts of `lab/inventory.yml` with the default '
@@ -433,7 +435,7 @@ def measure(runs: int, only_speed: bool, chosen: tuple[variants.Variant, ...]) -
     start = time.monotonic()
     converges = converge.measure(runs, chosen)
     if only_speed:
-        return Results(converges, None, None, None, lab_versions(), load_text(os.getloadavg()),
+        return Results(converges, None, None, None, None, lab_versions(), load_text(os.getloadavg()),
                        (time.monotonic() - start) / 60)
     failovers = failover.measure(runs)
     print('fault runs', file=sys.stderr)
@@ -446,7 +448,9 @@ def measure(runs: int, only_speed: bool, chosen: tuple[variants.Variant, ...]) -
         failover.playbook('site.yml', [], 'faults-restore')
     print('readiness runs', file=sys.stderr)
     delays = readiness.measure()
-    return Results(converges, failovers, outcomes, delays, lab_versions(), load_text(os.getloadavg()),
+    print('resharding runs', file=sys.stderr)
+    reshards = reshard.measure()
+    return Results(converges, failovers, outcomes, delays, reshards, lab_versions(), load_text(os.getloadavg()),
                    (time.monotonic() - start) / 60)
 
 
