@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""node_converge's sequence: which of the collection's modules it runs, in which order and with which
+arguments, for a re-run, a bare host, a changed file, settings that apply only at start, a failing step
+and check mode. The modules themselves are tested against real servers elsewhere; here they are
+stand-ins that record the call and answer as the real module would (the scenarios run the whole)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.redisops.sentinel.plugins.action.node_converge import ActionModule
+
+CONF = '/etc/redis/redis.conf'
+DROPIN = '/etc/systemd/system/redis-server.service.d/redisops.conf'
+LOGIN = dict(login_host='127.0.0.1', login_port=6379)
+
+
+class Recorder(ActionModule):
+    """The action plugin with _execute_module answering from a table instead of a host."""
+
+    def __init__(self, args: dict[str, Any], answers: dict[str, list[dict[str, Any]]], check_mode: bool = False):
+        # ActionBase's constructor wants the executor's objects; the sequence needs only these.
+        self._task = SimpleNamespace(args=args, check_mode=check_mode, diff=False, async_val=0,
+                                     action='redisops.sentinel.node_converge')
+        self._connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir='/tmp/x'))
+        self._supports_async = False
+        self._supports_check_mode = True
+        self.answers = {name: list(results) for name, results in answers.items()}
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def _early_needs_tmp_path(self) -> bool:
+        return False
+
+    def _remove_tmp_path(self, tmp_path: Any, force: bool = False) -> None:
+        return None
+
+    def _execute_module(self, module_name=None, module_args=None, task_vars=None, **kwargs) -> dict[str, Any]:
+        short = module_name.rsplit('.', 1)[-1]
+        self.calls.append((short, module_args))
+        queue = self.answers.get(short)
+        return queue.pop(0) if queue else dict(changed=False)
+
+
+def converge(answers: dict[str, list[dict[str, Any]]] | None = None, check_mode: bool = False,
+             **args: Any) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    task_args = dict(service='redis-server', files=[dict(path=CONF)], restart_paths=[CONF, DROPIN],
+                     unit=dict(enabled=True, active=True),
+                     live=[dict(module='redis_config', args=dict(LOGIN, settings={'maxmemory': '1gb'}))])
+    task_args.update(args)
+    action = Recorder(task_args, answers or {}, check_mode)
+    result = action.run(task_vars={})
+    return result, action.calls
+
+
+def names(calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    return [name for name, _args in calls]
+
+
+def test_a_re_run_reads_the_files_and_settings_and_leaves_the_unit_alone():
+    result, calls = converge()
+    assert names(calls) == ['node_files', 'redis_config']
+    assert not result['changed'] and result['service_action'] == 'none' and 'warnings' not in result
+
+
+def test_a_bare_host_starts_once_after_its_files_then_applies_settings_then_the_guard_file():
+    changed = dict(changed=True, changed_paths=[CONF, DROPIN])
+    result, calls = converge(dict(node_files=[changed, dict(changed=True, changed_paths=['/etc/redis/guard.json'])]),
+                             unit={}, files_after_start=[dict(path='/etc/redis/guard.json')])
+    assert names(calls) == ['node_files', 'systemd_service', 'redis_config', 'node_files']
+    # A changed drop-in reloads systemd; the unit was idle, so it starts (a restart would start it twice).
+    assert calls[1][1] == dict(enabled=True, state='restarted', daemon_reload=True, name='redis-server')
+    assert result['changed'] and result['changed_paths'] == [CONF, DROPIN, '/etc/redis/guard.json']
+
+
+def test_a_changed_file_restarts_a_replica_and_only_warns_for_the_running_master():
+    changed = [dict(changed=True, changed_paths=[CONF])]
+    result, calls = converge(dict(node_files=list(changed)))
+    assert [args.get('state') for name, args in calls if name == 'systemd_service'] == ['restarted']
+    assert result['service_action'] == 'restarted'
+
+    result, calls = converge(dict(node_files=list(changed)), keep_running=True)
+    assert [args.get('state') for name, args in calls if name == 'systemd_service'] == ['started']
+    assert result['service_action'] == 'started' and 'rolling_restart.yml' in result['warnings'][0]
+
+
+def test_settings_that_apply_at_start_restart_a_replica_not_in_check_mode_and_warn_on_the_master():
+    needs_start = dict(redis_config=[dict(changed=True, restart_required=['io-threads'])])
+    result, calls = converge(dict(needs_start), restart_for_settings=True)
+    assert names(calls) == ['node_files', 'redis_config', 'systemd_service']
+    assert result['restart_required'] == ['io-threads'] and result['service_action'] == 'restarted'
+
+    result, calls = converge(dict(needs_start), restart_for_settings=True, check_mode=True)
+    assert names(calls) == ['node_files', 'redis_config'] and result['service_action'] == 'none'
+
+    result, calls = converge(dict(needs_start), restart_for_settings=False)
+    assert names(calls) == ['node_files', 'redis_config']
+    assert 'io-threads' in result['warnings'][0] and 'current master' in result['warnings'][0]
+
+
+def test_each_runs_one_module_per_item_with_its_options_and_the_tls_options():
+    monitors = dict(module='sentinel_monitor', args=dict(LOGIN, config_file='/etc/redis/sentinel.conf'),
+                    each=[dict(name='g1', host='10.0.0.1', port=6379), dict(name='g2', host='10.0.0.2', port=6380)],
+                    each_options=dict(name='name', master_host='host', master_port='port'))
+    result, calls = converge(live=[monitors], tls=True, tls_ca_file='/pki/ca.crt')
+    sent = [args for name, args in calls if name == 'sentinel_monitor']
+    assert [(args['name'], args['master_host'], args['master_port']) for args in sent] == [
+        ('g1', '10.0.0.1', 6379), ('g2', '10.0.0.2', 6380)]
+    assert all(args['tls'] is True and args['tls_ca_file'] == '/pki/ca.crt' for args in sent)
+    assert [item['label'] for item in result['live']] == ['g1', 'g2']
+
+
+def test_a_failing_step_ends_the_task_with_its_name_and_message():
+    failing = dict(redis_config=[dict(failed=True, msg='CONFIG SET refused: maxmemory', problems=['x'])])
+    result, calls = converge(failing, files_after_start=[dict(path='/etc/redis/guard.json')])
+    assert names(calls) == ['node_files', 'redis_config']
+    assert result['failed'] and result['failed_step'] == 'Apply redis_config'
+    assert result['msg'] == 'Apply redis_config: CONFIG SET refused: maxmemory' and result['problems'] == ['x']
+
+
+def test_stop_first_stops_a_service_that_runs_with_another_configuration_and_may_fail():
+    result, calls = converge(dict(systemd_service=[dict(failed=True, msg='no such unit')]), stop_first=True,
+                             unit={}, start=False)
+    assert names(calls) == ['systemd_service', 'node_files', 'redis_config']
+    assert calls[0][1] == dict(state='stopped', name='redis-server') and not result.get('failed')
+
+
+@pytest.mark.parametrize('bad', [dict(live=[dict(module='redis_cli', args={})]), dict(unit='enabled'),
+                                 dict(keep_running='perhaps')])
+def test_bad_options_fail_before_any_module_runs(bad):
+    action = Recorder(dict(dict(service='redis-server'), **bad), {})
+    with pytest.raises(AnsibleActionFail):
+        action.run(task_vars={})
+    assert action.calls == []
