@@ -21,14 +21,19 @@ PLAYBOOK = """
   tasks:
     - name: The options roles/redis_cluster hands over
       ansible.builtin.set_fact:
-        _redis_cluster_options: {replicas: "{{ redis_cluster_replicas | default(1) }}", bus_port: 0}
+        _redis_cluster_options:
+          replicas: "{{ redis_cluster_replicas | default(1) }}"
+          bus_port: "{{ redis_cluster_bus_port | default(0) }}"
+          announce_bus_port: "{{ redis_cluster_announce_bus_port | default(0) }}"
+          node_timeout: 15000
+          config_file: ""
     - name: Check
       ansible.builtin.include_role:
         name: redisops.sentinel.redis
         tasks_from: cluster_preflight.yml
     - name: Record what the check worked out
       ansible.builtin.copy:
-        content: "{{ _redis_cluster_node | to_json }}"
+        content: "{{ _redis_cluster_node | combine({'settings': _redis_cluster_settings}) | to_json }}"
         dest: "{{ out_dir }}/{{ inventory_hostname }}.json"
         mode: "0600"
 """
@@ -76,16 +81,27 @@ def test_six_nodes_on_three_machines_pass(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     node = json.loads((tmp_path / 'cl-2-b.json').read_text())
     assert node == dict(name='cl-2-b', machine='cl-2', instance='6380', node='10.0.0.2:6380',
-                        data_ports=[6380], bus_port=16380, replicas=1)
+                        data_ports=[6380], bus_port=16380, replicas=1,
+                        settings={'cluster-enabled': 'yes', 'cluster-config-file': 'nodes-6380.conf',
+                                  'cluster-node-timeout': '15000'})
 
 
-def test_announced_address_ipv6_and_bus_port(tmp_path):
+def test_announced_address_ipv6_tls_and_bus_port(tmp_path):
     hosts = six_nodes(**{'cl-1': dict(redis_address='fd00::1', redis_announce_port=7000),
-                         'cl-2': dict(redis_announce_ip='203.0.113.2')})
-    proc = run(tmp_path, hosts, group_vars={'redis_tls': True, 'redis_tls_plaintext_port': 0})
+                         'cl-2': dict(redis_announce_ip='203.0.113.2', redis_cluster_announce_bus_port=17000),
+                         'cl-3': dict(redis_cluster_bus_port=20000, redis_tls_plaintext_port=6390)})
+    proc = run(tmp_path, hosts, group_vars={'redis_tls': True})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert json.loads((tmp_path / 'cl-1.json').read_text())['node'] == '[fd00::1]:7000'
-    assert json.loads((tmp_path / 'cl-2.json').read_text())['node'] == '203.0.113.2:6379'
+    one, two, three = (json.loads((tmp_path / ('%s.json' % name)).read_text()) for name in ('cl-1', 'cl-2', 'cl-3'))
+    common = {'cluster-enabled': 'yes', 'cluster-config-file': 'nodes-6379.conf', 'cluster-node-timeout': '15000',
+              'tls-cluster': 'yes'}
+    assert one['node'] == '[fd00::1]:7000' and one['bus_port'] == 16379
+    assert one['settings'] == dict(common, **{'cluster-announce-tls-port': '7000'})
+    assert two['node'] == '203.0.113.2:6379'
+    assert two['settings'] == dict(common, **{'cluster-announce-ip': '203.0.113.2', 'cluster-announce-bus-port': '17000'})
+    # With a plain port beside TLS, both are data ports; an explicit bus port is cluster-port.
+    assert three['data_ports'] == [6379, 6390] and three['bus_port'] == 20000
+    assert three['settings'] == dict(common, **{'cluster-port': '20000'})
 
 
 def test_too_few_nodes(tmp_path):
