@@ -345,6 +345,11 @@ def _check_tls_files(host: Host, is_file: Callable[[str], bool], problems: _Note
                      'and of this host\'s certificate and key, in PEM.'
                      % (', '.join('%s (%s)' % (name, host.get(name) or 'empty') for name in bad),
                         'is not a file' if len(bad) == 1 else 'are not files'), host.name)
+    previous = host.get('redis_tls_ca_file_previous', '')
+    if previous and not is_file(previous):
+        problems.add('redis_tls_ca_file_previous (%s) is not a file on the controller: during a CA change it is the '
+                     'old CA certificate, trusted beside redis_tls_ca_file until every node has a certificate of the '
+                     'new CA.' % previous, host.name)
 
 
 def rotation_problem(previous_name: str, previous: Any, name: str, current: Any) -> str | None:

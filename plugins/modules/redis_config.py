@@ -89,6 +89,15 @@ options:
         removed (C(CONFIG SET requirepass)) when this option is dropped after the clients have switched.
       - Requires C(requirepass) in O(secret_settings), and must differ from it.
     type: str
+  reload_tls:
+    description:
+      - After the settings, make the server read its TLS files again (certificate, key, CA, and the client
+        certificate and key when set) with C(CONFIG SET) of their current paths. Redis re-reads a TLS file
+        given again under the same name, and keeps its connections (replication links included).
+      - For new TLS files written under the same paths (a certificate, key or CA rotation). Always reports a
+        change; the roles set it only when they have just written new TLS files.
+    type: bool
+    default: false
   config_file:
     description:
       - Path, on the managed host, of the config file the server reads at start.
@@ -181,6 +190,11 @@ diff:
       description: The requested values of the settings that change, the reported values of the others.
       type: str
       sample: "maxmemory 100mb\nrequirepass (changed)\n"
+tls_reloaded:
+  description: Whether the server read its TLS files again (O(reload_tls); in check mode, would).
+  returned: always
+  type: bool
+  sample: false
 msg:
   description: Human readable outcome.
   returned: always
@@ -234,6 +248,7 @@ def argument_spec() -> dict[str, dict[str, Any]]:
         secret_settings=dict(type='dict', no_log=True),
         rewrite=dict(type='bool', default=True),
         requirepass_previous=dict(type='str', no_log=True),
+        reload_tls=dict(type='bool', default=False),
         config_file=dict(type='path'),
     )
     return spec
@@ -523,6 +538,24 @@ def converge(config: RedisConfig) -> dict[str, Any]:
     return dict(result, **outcome(config, differ, list(refused), edited, rewrote))
 
 
+TLS_FILE_SETTINGS = ('tls-cert-file', 'tls-key-file', 'tls-ca-cert-file', 'tls-client-cert-file',
+                     'tls-client-key-file')
+
+
+def reload_tls(config: RedisConfig, result: dict[str, Any]) -> dict[str, Any]:
+    """CONFIG SET of the TLS file settings to their current values, so the server reads the files again."""
+    config.step = READ
+    files = {name: value for name, value in config.current(list(TLS_FILE_SETTINGS)).items() if value}
+    if not files:
+        config.fail('reload_tls: %s has no TLS files configured (tls-cert-file is empty).' % config.address)
+    msg = '%s %s the TLS files (%s) again.' % (
+        'Check mode: would make' if config.module.check_mode else 'Made', config.address, ', '.join(files))
+    if not config.module.check_mode:
+        config.step = SET
+        config.client.execute_command('CONFIG', 'SET', *chain.from_iterable(files.items()))
+    return dict(result, changed=True, tls_reloaded=True, msg='%s %s' % (result['msg'], msg))
+
+
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_one_of=[('settings', 'secret_settings')])
@@ -533,7 +566,9 @@ def main() -> None:
 
     config = RedisConfig(module, wanted)
     try:
-        result = converge(config)
+        result = dict(converge(config), tls_reloaded=False)
+        if module.params['reload_tls']:
+            result = reload_tls(config, result)
     except RETRYABLE_ERRORS as exc:
         config.fail(failure(config.step, config.address, exc, module.params))
     finally:

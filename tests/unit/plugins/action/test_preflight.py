@@ -343,6 +343,9 @@ def test_tls_files_are_found_on_the_controller():
     assert found.problems == ['h3: redis_tls is on, but redis_tls_key_file (/pki/h3.key) is not a file on the '
                               "controller. Give the paths of the CA certificate and of this host's certificate and "
                               'key, in PEM.']
+    assert run(lab(common=dict(tls, redis_tls_ca_file_previous='/pki/ca.crt'))) == Findings([], [])
+    found = run(lab(common=dict(tls, redis_tls_ca_file_previous='/pki/old-ca.crt')))
+    assert 'redis_tls_ca_file_previous (/pki/old-ca.crt) is not a file on the controller' in text(found.problems)
 
 
 def test_shared_settings_that_differ_are_named_with_their_hosts():
