@@ -24,6 +24,11 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import (
 )
 
 
+def reply_text(reply: Any) -> str:
+    """A reply of a client that does not decode (binary keys), as text."""
+    return reply.decode() if isinstance(reply, bytes) else str(reply)
+
+
 class ReshardError(Exception):
     """A move that cannot go on safely; the message says where it stopped and what to do."""
 

@@ -102,6 +102,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     fail_on_param_errors,
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import ClusterNode, parse_info, parse_nodes
+from ansible_collections.redisops.sentinel.plugins.module_utils.reshard import reply_text
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
 
 
@@ -130,10 +131,6 @@ def param_errors(params: dict[str, Any], members: list[Address]) -> list[str]:
     if params['timeout'] <= 0:
         errors.append('timeout must be greater than 0, got %s' % params['timeout'])
     return errors
-
-
-def text(reply: Any) -> str:
-    return reply.decode() if isinstance(reply, bytes) else str(reply)
 
 
 def is_member(node: ClusterNode, matchers: list[AddressMatcher]) -> bool:
@@ -173,7 +170,7 @@ class Forgetter:
 
     def forget_everywhere(self, stay: list[ClusterNode], gone: list[ClusterNode]) -> None:
         for node in stay:
-            known = {item.node_id for item in parse_nodes(text(self.client(node).execute_command('CLUSTER', 'NODES')))}
+            known = {item.node_id for item in parse_nodes(reply_text(self.client(node).execute_command('CLUSTER', 'NODES')))}
             for item in gone:
                 if item.node_id in known:
                     self.client(node).execute_command('CLUSTER', 'FORGET', item.node_id)
@@ -195,7 +192,7 @@ class Forgetter:
         gone_ids = {node.node_id for node in gone}
         found = []
         for node in stay:
-            for item in parse_nodes(text(self.client(node).execute_command('CLUSTER', 'NODES'))):
+            for item in parse_nodes(reply_text(self.client(node).execute_command('CLUSTER', 'NODES'))):
                 if item.node_id in gone_ids:
                     found.append('%s still lists %s' % (node.label(), item.label()))
         return found
@@ -208,8 +205,8 @@ class Forgetter:
 def forget(module: AnsibleModule, forgetter: Forgetter, members: list[Address]) -> dict[str, Any]:
     seed = connect(module.params)
     forgetter.clients['seed'] = seed
-    info = parse_info(text(seed.execute_command('CLUSTER', 'INFO')))
-    nodes = parse_nodes(text(seed.execute_command('CLUSTER', 'NODES')))
+    info = parse_info(reply_text(seed.execute_command('CLUSTER', 'INFO')))
+    nodes = parse_nodes(reply_text(seed.execute_command('CLUSTER', 'NODES')))
     gone = leaving(nodes, [AddressMatcher(address) for address in members])
     removed = [dict(id=node.node_id, address=node.label(), role=node.role, reset=False) for node in gone]
     if not gone:

@@ -138,7 +138,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     port_error,
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import ClusterNode, parse_info, parse_nodes
-from ansible_collections.redisops.sentinel.plugins.module_utils.reshard import key_slot
+from ansible_collections.redisops.sentinel.plugins.module_utils.reshard import key_slot, reply_text
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
 
 
@@ -174,10 +174,6 @@ def param_errors(params: dict[str, Any]) -> list[str]:
     return errors
 
 
-def text(reply: Any) -> str:
-    return reply.decode() if isinstance(reply, bytes) else str(reply)
-
-
 def slot_owners(masters: list[ClusterNode]) -> list[ClusterNode | None]:
     owners: list[ClusterNode | None] = [None] * 16384
     for node in masters:
@@ -202,7 +198,7 @@ class Importer:
         self.source = connect(source_params(self.params), decode=False)
         self.clients = [self.cluster, self.source]
         try:
-            nodes = parse_nodes(text(self.cluster.execute_command('CLUSTER', 'NODES')))
+            nodes = parse_nodes(reply_text(self.cluster.execute_command('CLUSTER', 'NODES')))
         except RETRYABLE_ERRORS as exc:
             raise ImportRefused('Cannot read the cluster from %s:%d: %s.' % (
                 self.params['login_host'], self.params['login_port'], describe_error(exc))) from exc
@@ -213,7 +209,7 @@ class Importer:
 
     def refusals(self) -> list[str]:
         problems = []
-        state = parse_info(text(self.cluster.execute_command('CLUSTER', 'INFO'))).get('cluster_state')
+        state = parse_info(reply_text(self.cluster.execute_command('CLUSTER', 'INFO'))).get('cluster_state')
         if state != 'ok':
             problems.append('the cluster is %s' % state)
         if not self.params['replace']:

@@ -187,6 +187,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.reshard import (
     open_slot_cases,
     owned_slots,
     plan_moves,
+    reply_text,
     settle_move,
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
@@ -231,13 +232,9 @@ class Cluster:
         self.params = params
         seed = connect(params)
         self.clients = [seed]
-        self.nodes = parse_nodes(self.text(seed.execute_command('CLUSTER', 'NODES')))
+        self.nodes = parse_nodes(reply_text(seed.execute_command('CLUSTER', 'NODES')))
         self.masters = [node for node in self.nodes if node.role == 'master']
         self.endpoints: dict[str, Endpoint] = {}
-
-    @staticmethod
-    def text(reply: Any) -> str:
-        return reply.decode() if isinstance(reply, bytes) else str(reply)
 
     def refusals(self) -> list[str]:
         problems = ['master %s is %s' % (node.label(), ', '.join(node.unusable))
@@ -258,7 +255,7 @@ class Cluster:
         """Each master's line for itself: only there does CLUSTER NODES show its open slots."""
         views = []
         for endpoint in self.endpoints.values():
-            lines = parse_nodes(self.text(endpoint.client.execute_command('CLUSTER', 'NODES')))
+            lines = parse_nodes(reply_text(endpoint.client.execute_command('CLUSTER', 'NODES')))
             views += [node for node in lines if node.myself]
         return views
 
