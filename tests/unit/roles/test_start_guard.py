@@ -184,8 +184,7 @@ def test_sentinel_password_is_used(nodes: NodeFactory, tmp_path: Path) -> None:
     assert 'replicaof 127.0.0.1 %d\n' % master.port in conf.read_text()
 
 
-def test_previous_sentinel_password_while_the_sentinel_has_only_the_old_one(nodes: NodeFactory,
-                                                                             tmp_path: Path) -> None:
+def test_previous_sentinel_password_while_the_sentinel_has_the_old_one(nodes: NodeFactory, tmp_path: Path) -> None:
     """Phase 1 of a Sentinel password rotation: the inventory (and so the guard) has the new password
     first, a Sentinel not yet converged only the old one."""
     master = nodes.server()
