@@ -96,11 +96,12 @@ class ActionModule(ActionBase):
                 'playbooks/rolling_restart.yml to switch over and restart it without losing writes.' % service)
         unit = args['unit']
         idle = not (unit.get('enabled') and unit.get('active'))
-        if args['start'] and (changed_paths or idle):
-            reload = any('.service.d/' in path for path in changed_paths)
-            self._systemd(service, dict(enabled=True, state='restarted' if restart else 'started',
-                                        daemon_reload=reload))
-            self._outcome['service_action'] = 'restarted' if restart else 'started'
+        # A changed drop-in (the start guard's, say) is read at the next start: systemd reloads it now.
+        reload = any('.service.d/' in path for path in changed_paths)
+        if args['start'] and (idle or restart or reload):
+            action = 'restarted' if restart else 'started'
+            self._systemd(service, dict(enabled=True, state=action, daemon_reload=reload))
+            self._outcome['service_action'] = action if (idle or restart) else 'reloaded'
         restart_required = self._live(args)
         if restart_required:
             self._start_only_settings(args, service, restart_required)

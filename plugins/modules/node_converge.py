@@ -192,10 +192,11 @@ changed_paths:
   type: list
   elements: str
 service_action:
-  description: What was done to the unit.
+  description: What was done to the unit. V(reloaded) means systemd read a changed drop-in again (C(daemon-reload))
+    and the running service was left as it was; a file that needs no restart leaves the unit alone (V(none)).
   returned: always
   type: str
-  choices: [none, started, restarted]
+  choices: [none, started, restarted, reloaded]
 restart_required:
   description: Settings the live steps wrote that apply only at the next start.
   returned: always

@@ -84,8 +84,20 @@ def test_a_changed_file_restarts_a_replica_and_only_warns_for_the_running_master
     assert result['service_action'] == 'restarted'
 
     result, calls = converge(dict(node_files=list(changed)), keep_running=True)
-    assert [args.get('state') for name, args in calls if name == 'systemd_service'] == ['started']
-    assert result['service_action'] == 'started' and 'rolling_restart.yml' in result['warnings'][0]
+    assert 'systemd_service' not in names(calls)
+    assert result['service_action'] == 'none' and 'rolling_restart.yml' in result['warnings'][0]
+
+
+def test_a_file_that_needs_no_restart_leaves_a_running_unit_alone_and_a_drop_in_reloads_systemd():
+    guard = [dict(changed=True, changed_paths=['/usr/local/libexec/redisops/start_guard.py'])]
+    result, calls = converge(dict(node_files=guard))
+    assert names(calls) == ['node_files', 'redis_config'] and result['service_action'] == 'none'
+    assert result['changed']
+
+    dropin = [dict(changed=True, changed_paths=['/etc/systemd/system/redis-server.service.d/redisops-start-guard.conf'])]
+    result, calls = converge(dict(node_files=dropin))
+    assert calls[1] == ('systemd_service', dict(enabled=True, state='started', daemon_reload=True, name='redis-server'))
+    assert result['service_action'] == 'reloaded'
 
 
 def test_settings_that_apply_at_start_restart_a_replica_not_in_check_mode_and_warn_on_the_master():
