@@ -384,7 +384,21 @@ def agreement_problems(view: NodeView, reference: NodeView) -> list[str]:
         if mine[node_id] != other[node_id]:
             problems.append('%s: sees config epoch %d for %s, %s sees %d' % (
                 view.address, mine[node_id], names[node_id].label(), reference.address, other[node_id]))
+    # A REPLICATE or a failover reaches the other nodes by gossip: until then a node still sees the old role
+    # (a new replica as a master without slots), which cluster_create would refuse as not ok.
+    for node in view.nodes:
+        known = names.get(node.node_id)
+        if known is not None and (known.role, known.master_id) != (node.role, node.master_id):
+            problems.append('%s: sees %s as %s, %s sees it as %s' % (
+                view.address, node.label(), _role_label(view, node), reference.address, _role_label(reference, known)))
     return problems
+
+
+def _role_label(view: NodeView, node: ClusterNode) -> str:
+    if node.role != 'replica':
+        return node.role
+    master = view.by_id().get(node.master_id or '')
+    return 'replica of %s' % (master.label() if master else node.master_id)
 
 
 def slot_owners(view: NodeView) -> list[str | None]:

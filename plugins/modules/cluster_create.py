@@ -326,7 +326,9 @@ def result_of(plan: Plan, steps: list[str], msg: str) -> dict[str, Any]:
 def fail(module, plan: Plan, executor: Executor | None, reason: str) -> None:
     done = executor.done if executor else []
     msg = reason + (' Done before: %s.' % '; '.join(done) if done else ' Nothing changed.' if executor else '')
-    module.fail_json(**dict(result_of(plan, done, msg), changed=bool(done)))
+    result = result_of(plan, done, msg)
+    result['changed'] = bool(done)
+    module.fail_json(**result)
 
 
 def main() -> None:
@@ -357,8 +359,9 @@ def main() -> None:
         if not module.check_mode:
             fail(module, plan, executor, str(exc))
         # A check run on hosts where the nodes are not installed or started yet.
-        module.exit_json(**dict(result_of(Plan('unknown'), [], 'Check mode: %s The plan is made when they run.' % exc),
-                                changed=True))
+        result = result_of(Plan('unknown'), [], 'Check mode: %s The plan is made when they run.' % exc)
+        result['changed'] = True
+        module.exit_json(**result)
     except Refusal as exc:
         fail(module, plan, executor, str(exc))
     except RETRYABLE_ERRORS as exc:

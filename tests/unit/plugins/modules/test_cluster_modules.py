@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import socket
+import time
+from typing import Callable
 
 import pytest
 
@@ -239,6 +241,24 @@ def test_half_done_migration_is_reported_and_blocks_create(run_module, nodes):
     assert len(known(newcomer[0])) == 1
 
 
+def take_over(replica: RedisNode) -> Callable[[], bool]:
+    """A predicate for wait_for: has ``replica`` taken over from its master (CLUSTER FAILOVER)?
+
+    The master may let a manual failover time out (the replica's offset not caught up yet): the failover
+    is asked again when the last one had 6 s, longer than its own 5 s limit, and did not take.
+    """
+    asked = [0.0]
+
+    def check() -> bool:
+        if any('myself' in line[2] and 'master' in line[2] for line in known(replica)):
+            return True
+        if time.monotonic() - asked[0] > 6:
+            command(replica, 'CLUSTER', 'FAILOVER')
+            asked[0] = time.monotonic()
+        return False
+    return check
+
+
 def test_create_plans_in_check_mode_creates_follows_a_failover_and_joins_a_new_node(run_module, nodes):
     six = start(nodes, 6)
     failed, result = create(run_module, six, check_mode=True)
@@ -254,21 +274,20 @@ def test_create_plans_in_check_mode_creates_follows_a_failover_and_joins_a_new_n
     failed, result = create(run_module, six)
     assert not failed, result['msg']
     assert result['changed'] and result['action'] == 'create'
-    failed, result = wait(run_module, six)
+    # As the role does: wait until every node sees each master with its replica (gossip takes a moment).
+    failed, result = wait(run_module, six, replicas=1)
     assert not failed, result['msg']
 
     failed, result = create(run_module, six)
-    assert not failed and result['changed'] is False and result['action'] == 'none'
+    assert not failed and result['changed'] is False and result['action'] == 'none', result['msg']
 
     # A failover by hand: the re-run follows the cluster as it is, it does not restore the first picture.
     replica = six[3]
-    command(replica, 'CLUSTER', 'FAILOVER')
-    wait_for(lambda: any('myself' in line[2] and 'master' in line[2] for line in known(replica)),
-             'the replica to take over', SETTLE_TIMEOUT)
-    failed, result = wait(run_module, six)
+    wait_for(take_over(replica), 'the replica to take over', SETTLE_TIMEOUT)
+    failed, result = wait(run_module, six, replicas=1)
     assert not failed, result['msg']
     failed, result = create(run_module, six)
-    assert not failed and result['changed'] is False
+    assert not failed and result['changed'] is False, result['msg']
 
     newcomer = start(nodes, 1)[0]
     seven = six + [newcomer]
@@ -279,12 +298,12 @@ def test_create_plans_in_check_mode_creates_follows_a_failover_and_joins_a_new_n
     failed, result = create(run_module, seven)
     assert not failed, result['msg']
     assert result['action'] == 'join'
-    failed, result = wait(run_module, seven)
+    failed, result = wait(run_module, seven, replicas=1)
     assert not failed, result['msg']
     master_id = next(line[3] for line in known(newcomer) if 'myself' in line[2])
     assert master_id in [myid(node) for node in seven]
     failed, result = create(run_module, seven)
-    assert not failed and result['changed'] is False
+    assert not failed and result['changed'] is False, result['msg']
 
 
 def test_create_refuses_nodes_of_two_clusters(run_module, nodes):
