@@ -391,3 +391,47 @@ def test_create_wait_and_info_over_tls(run_module, nodes, tls_files):
     # Without TLS the nodes cannot be read: the wait names each one.
     failed, result = run_module(cluster_wait.main, dict(nodes=addresses(three), replicas=0, timeout=0))
     assert failed and len(result['unmet']) == 3
+
+
+def test_a_wiped_node_rejoins_and_every_member_forgets_its_old_id(run_module, nodes):
+    six = start(nodes, 6)
+    failed, result = create(run_module, six)
+    assert not failed, result['msg']
+    failed, result = wait(run_module, six, replicas=1)
+    assert not failed, result['msg']
+    replica = next(node for node in six if any('myself' in line[2] and 'slave' in line[2] for line in known(node)))
+    old_id = myid(replica)
+    # The host is wiped: the node comes back at the same address with an empty data directory (a new id).
+    replica.stop()
+    wait_for(lambda: any(line[0] == old_id and 'fail' in line[2] for line in known(six[0])),
+             'the stopped replica to be flagged', SETTLE_TIMEOUT)
+    wiped = nodes.server(*CLUSTER_CONFIG, port=replica.port)
+    members = [wiped if node is replica else node for node in six]
+
+    failed, planned = create(run_module, members, check_mode=True)
+    assert not failed, planned['msg']
+    assert planned['action'] == 'join' and list(planned['replicas']) == [wiped.address]
+    assert planned['plan'][0] == 'every member forgets %s, the old node at %s' % (old_id[:12], wiped.address)
+    assert all(old_id in [line[0] for line in known(node)] for node in members if node is not wiped)
+
+    failed, result = create(run_module, members)
+    assert not failed, result['msg']
+    failed, result = wait(run_module, members, replicas=1)
+    assert not failed, result['msg']
+    assert all(old_id not in [line[0] for line in known(node)] for node in members)
+    failed, result = create(run_module, members)
+    assert not failed and result['changed'] is False, result['msg']
+
+
+def test_a_fresh_node_where_a_master_still_serves_slots_is_refused(run_module, nodes):
+    six = start(nodes, 6)
+    form(six, 3)
+    master = six[0]
+    old_id = myid(master)
+    master.stop()
+    # Three masters without replicas: nobody takes over, the old master keeps its slots in the others' view.
+    fresh = nodes.server(*CLUSTER_CONFIG, port=master.port)
+    members = [fresh] + six[1:3]
+    failed, result = create(run_module, members + six[3:])
+    assert failed and 'still serves slots' in result['msg'] and not result['changed']
+    assert old_id in [line[0] for line in known(six[1])]
