@@ -5,8 +5,10 @@
 #   lab/lab.sh link            link the checkout as the collection redisops.sentinel
 #   lab/lab.sh engine          start dockerd unless it answers already
 #   lab/lab.sh image [SUITE]   build the base image (bookworm by default)
-#   lab/lab.sh up              create the network and the lab containers
-#   lab/lab.sh down            remove the lab containers (however many) and network
+#   lab/lab.sh up              create the network and the lab containers (and turn
+#                              on this machine's memory overcommit, see tune_kernel)
+#   lab/lab.sh down            remove the lab containers (however many) and network,
+#                              and put the overcommit setting back
 # REDISOPS_LAB_HOSTS=N (default 3, at most 50) sets how many containers `up`
 # creates: redisops-lab-1..N at 172.28.61.11 onwards (lab/inventory.yml
 # describes the default three).
@@ -98,8 +100,32 @@ wait_systemd() {
   exit 1
 }
 
+# Redis in the lab containers runs on this machine's kernel, which the
+# containers cannot tune (read-only /proc/sys): without memory overcommit it
+# warns at every start, and the doctor reports it. The lab turns it on, as an
+# operator does on a Redis host (redis_tune_host), and `down` puts the value
+# it found back.
+overcommit_saved=/var/tmp/redisops-lab-overcommit
+tune_kernel() {
+  local now
+  now=$(cat /proc/sys/vm/overcommit_memory)
+  [ "$now" = 1 ] && return 0
+  [ -e "$overcommit_saved" ] || echo "$now" > "$overcommit_saved"
+  if sysctl -q -w vm.overcommit_memory=1; then
+    log "vm.overcommit_memory=1 on this machine (it was $now; lab/lab.sh down puts it back)"
+  else
+    log "could not set vm.overcommit_memory=1: the servers will warn at start, and the doctor with them"
+  fi
+}
+
+restore_kernel() {
+  [ -e "$overcommit_saved" ] || return 0
+  sysctl -q -w vm.overcommit_memory="$(cat "$overcommit_saved")" && rm -f "$overcommit_saved"
+}
+
 up() {
   local image="redisops-lab/debian:$suite" entry name ip
+  tune_kernel
   docker network inspect "$network" >/dev/null 2>&1 ||
     docker network create --subnet "$subnet" "$network" >/dev/null
   for entry in "${hosts[@]}"; do
@@ -131,6 +157,7 @@ down() {
     docker rm -f "$name" >/dev/null 2>&1 || true
   done
   docker network rm "$network" >/dev/null 2>&1 || true
+  restore_kernel
   log "lab removed"
 }
 
