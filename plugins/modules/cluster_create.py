@@ -20,10 +20,6 @@ description:
   - When the nodes that belong to a cluster all belong to the same one, changes nothing, except that each
     node that belongs to no cluster yet joins it as a replica of the master with the fewest usable
     replicas (a master on another host first).
-  - A node that belongs to no cluster at the address where the cluster still lists another node (a host
-    that was wiped or reinstalled comes back with a new node id) replaces it. Every member forgets the old
-    id (C(CLUSTER FORGET)), then the node joins as above. Refused while the old node is a master that still
-    serves slots (its replica has not taken over).
   - Refuses, before any change, when the nodes belong to different clusters, when the existing cluster
     is not ok (a node reports C(cluster_state) other than ok, a node is failing or unknown to another,
     slots are not served, nodes disagree on the slot map, or a slot migration is half done), when a node
@@ -131,8 +127,8 @@ msg:
   type: str
 """
 
-from dataclasses import dataclass, field, replace
-from typing import Any, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -152,7 +148,6 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import (
     NodeView,
     Observer,
     cluster_groups,
-    describe_ranges,
     format_ranges,
     health_problems,
     meet_host,
@@ -178,15 +173,10 @@ class Plan:
     action: str = 'none'
     masters: list[tuple[Address, tuple]] = field(default_factory=list)
     replicas: dict[Address, Address] = field(default_factory=dict)
-    # Node ids the cluster still lists at the address of a fresh node (a wiped or reinstalled host): forgotten
-    # by every member before the fresh node joins.
-    replaced: dict[str, Address] = field(default_factory=dict)
 
     def steps(self) -> list[str]:
-        steps = ['every member forgets %s, the old node at %s' % (node_id[:12], address)
-                 for node_id, address in self.replaced.items()]
-        steps += ['%s becomes a master of slots %s' % (address, format_ranges([slots])[0])
-                  for address, slots in self.masters]
+        steps = ['%s becomes a master of slots %s' % (address, format_ranges([slots])[0])
+                 for address, slots in self.masters]
         if self.action == 'create':
             steps.append('every node meets every other one')
         verb = 'joins the cluster and replicates' if self.action == 'join' else 'replicates'
@@ -235,35 +225,8 @@ def decide(views: list[NodeView], replicas: int) -> Plan:
     return join_plan(views, groups[0])
 
 
-def replaced_nodes(views: list[NodeView], reference: NodeView) -> dict[str, Address]:
-    """The old node ids at the address of a fresh node (its host was wiped or reinstalled): id -> address.
-
-    A master that still serves slots there is refused: its replica has not taken over, and forgetting it
-    would leave its slots without an owner.
-    """
-    fresh = {view.address: view.myself.node_id for view in views if view.fresh}
-    replaced = {node.node_id: node.address for node in reference.nodes
-                if node.address in fresh and node.node_id != fresh[node.address]}
-    serving = ['%s (slots %s)' % (reference.by_id()[node_id].label(), describe_ranges(reference.by_id()[node_id].slots))
-               for node_id in replaced if reference.by_id()[node_id].slots]
-    if serving:
-        raise Refusal('A fresh node answers at the address of a master that still serves slots: %s. Its replica has '
-                      'not taken over; nothing changed. Wait for the failover (cluster-node-timeout), or restore '
-                      "the node's data and nodes file." % ', '.join(serving))
-    return replaced
-
-
-def without(view: NodeView, node_ids: Iterable[str]) -> NodeView:
-    """The view with the replaced nodes left out: they are about to be forgotten."""
-    gone = set(node_ids)
-    return replace(view, nodes=[node for node in view.nodes if node.node_id not in gone])
-
-
 def join_plan(views: list[NodeView], members: list[NodeView]) -> Plan:
     reference = reference_view(members)
-    replaced = replaced_nodes(views, reference)
-    members = [without(view, replaced) for view in members]
-    reference = without(reference, replaced)
     known = [node.address for node in reference.nodes if node.address]
     problems = health_problems({view.address: view for view in members}, Layout(known, replicas=0))
     if problems:
@@ -274,7 +237,7 @@ def join_plan(views: list[NodeView], members: list[NodeView]) -> Plan:
         if node.master_id in counts and not node.unusable:
             counts[node.master_id] += 1
     masters = reference.by_id()
-    plan = Plan('join' if fresh else 'none', replaced=replaced)
+    plan = Plan('join' if fresh else 'none')
     for address in fresh:
         chosen = min(counts, key=lambda node_id: (counts[node_id], masters[node_id].host == address.host))
         counts[chosen] += 1
@@ -318,21 +281,10 @@ class Executor:
         self.replicate(plan.replicas)
 
     def join(self, plan: Plan, member: Address) -> None:
-        self.forget(plan.replaced)
         for address in plan.replicas:
             self.meet(address, member)
             self.done.append('%s met %s' % (address, member))
         self.replicate(plan.replicas)
-
-    def forget(self, replaced: dict[str, Address]) -> None:
-        """CLUSTER FORGET of each replaced id on every member that lists it, all within the 60 s ban."""
-        for address, view in self.views.items():
-            listed = view.ids() & set(replaced)
-            for node_id in sorted(listed):
-                if node_id != view.myself.node_id:
-                    self.command(address, 'CLUSTER', 'FORGET', node_id)
-        for node_id, address in replaced.items():
-            self.done.append('every member forgot %s, the old node at %s' % (node_id[:12], address))
 
     def replicate(self, replicas: dict[Address, Address]) -> None:
         """CLUSTER REPLICATE, once the replica knows its master as a usable node."""
