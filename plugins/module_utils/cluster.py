@@ -150,11 +150,12 @@ def parse_info(text: str) -> dict[str, Any]:
 def _as_mapping(item: Any) -> dict[str, Any]:
     """A RESP3 map as is, a RESP2 flat [key, value, ...] list as a dict."""
     if isinstance(item, Mapping):
-        return {_text(key): value for key, value in item.items()}
-    return {_text(key): value for key, value in zip(item[::2], item[1::2])}
+        return {reply_text(key): value for key, value in item.items()}
+    return {reply_text(key): value for key, value in zip(item[::2], item[1::2])}
 
 
-def _text(value: Any) -> str:
+def reply_text(value: Any) -> str:
+    """A reply of a client that may not decode (binary keys), as text."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -190,10 +191,10 @@ def parse_shards(reply: Sequence[Any]) -> list[Shard]:
         for node_item in shard['nodes']:
             node = _as_mapping(node_item)
             offset = node.get('replication-offset')
-            nodes.append(ShardNode(node_id=_text(node['id']), endpoint=_text(node.get('endpoint', node.get('ip', ''))),
-                                   port=int(node.get('port', node.get('tls-port', 0))), role=_text(node['role']),
+            nodes.append(ShardNode(node_id=reply_text(node['id']), endpoint=reply_text(node.get('endpoint', node.get('ip', ''))),
+                                   port=int(node.get('port', node.get('tls-port', 0))), role=reply_text(node['role']),
                                    replication_offset=None if offset is None else int(offset),
-                                   health=_text(node['health'])))
+                                   health=reply_text(node['health'])))
         shards.append(Shard(slots=tuple(zip(bounds[::2], bounds[1::2])), nodes=tuple(nodes)))
     return shards
 

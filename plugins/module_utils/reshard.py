@@ -24,9 +24,11 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import (
 )
 
 
-def reply_text(reply: Any) -> str:
-    """A reply of a client that does not decode (binary keys), as text."""
-    return reply.decode() if isinstance(reply, bytes) else str(reply)
+def migrate_auth(user: str | None, password: str | None) -> list[Any]:
+    """MIGRATE's login to the target: AUTH2 for an ACL user, AUTH for the default user's password."""
+    if user:
+        return ['AUTH2', user, password or '']
+    return ['AUTH', password] if password else []
 
 
 class ReshardError(Exception):
@@ -119,11 +121,7 @@ class Migrator:
 
     def migrate_args(self, target: Endpoint, keys: Sequence[Any]) -> list[Any]:
         args: list[Any] = ['MIGRATE', target.host, target.port, '', 0, self.timeout_ms]
-        if self.user:
-            args += ['AUTH2', self.user, self.password or '']
-        elif self.password:
-            args += ['AUTH', self.password]
-        return args + ['KEYS'] + list(keys)
+        return args + migrate_auth(self.user, self.password) + ['KEYS'] + list(keys)
 
     def drain_keys(self, slot: int, source: str, target: str) -> None:
         """MIGRATE the slot's keys from source to target until the source has none left."""

@@ -101,8 +101,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     ensure_redis_library,
     fail_on_param_errors,
 )
-from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import ClusterNode, parse_info, parse_nodes
-from ansible_collections.redisops.sentinel.plugins.module_utils.reshard import reply_text
+from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import ClusterNode, parse_info, parse_nodes, reply_text
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
 
 

@@ -137,8 +137,8 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     fail_on_param_errors,
     port_error,
 )
-from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import ClusterNode, parse_info, parse_nodes
-from ansible_collections.redisops.sentinel.plugins.module_utils.reshard import key_slot, reply_text
+from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import ClusterNode, parse_info, parse_nodes, reply_text
+from ansible_collections.redisops.sentinel.plugins.module_utils.reshard import key_slot, migrate_auth
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
 
 
@@ -228,10 +228,7 @@ class Importer:
         args: list[Any] = ['MIGRATE', node.host, node.port, '', 0, self.params['migrate_timeout'], 'COPY']
         if self.params['replace']:
             args.append('REPLACE')
-        if self.params['login_user']:
-            args += ['AUTH2', self.params['login_user'], self.params['login_password'] or '']
-        elif self.params['login_password']:
-            args += ['AUTH', self.params['login_password']]
+        args += migrate_auth(self.params['login_user'], self.params['login_password'])
         try:
             self.source.execute_command(*(args + ['KEYS'] + keys))
         except ResponseError as exc:

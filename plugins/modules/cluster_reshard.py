@@ -176,6 +176,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import (
     SLOT_COUNT,
     ClusterNode,
     parse_nodes,
+    reply_text,
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.reshard import (
     Endpoint,
@@ -187,7 +188,6 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.reshard import (
     open_slot_cases,
     owned_slots,
     plan_moves,
-    reply_text,
     settle_move,
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
