@@ -305,9 +305,13 @@ def read_shards(client: Any, nodes: Iterable[ClusterNode], errors: tuple) -> lis
 
 @dataclass
 class Layout:
-    """The expected cluster: these nodes, every master with at least ``replicas`` replicas."""
+    """The expected cluster: these nodes, every master with at least ``replicas`` replicas.
+
+    ``empty_masters``: a master without slots is no problem (a new master that slots are still to move to).
+    """
     nodes: list[Address]
     replicas: int = 1
+    empty_masters: bool = False
     matchers: list[AddressMatcher] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -341,7 +345,7 @@ def health_problems(observations: Mapping[Address, Observation], layout: Layout)
         problems += view_problems(view, reference)
     problems += membership_problems(views, reference, layout)
     problems += coverage_problems(reference)
-    problems += replica_problems(views, reference, layout.replicas)
+    problems += replica_problems(views, reference, layout.replicas, layout.empty_masters)
     return problems
 
 
@@ -440,10 +444,11 @@ def coverage_problems(reference: NodeView) -> list[str]:
         sum(end - start + 1 for start, end in uncovered), SLOT_COUNT, describe_ranges(uncovered), reference.address)]
 
 
-def replica_problems(views: Sequence[NodeView], reference: NodeView, replicas: int) -> list[str]:
+def replica_problems(views: Sequence[NodeView], reference: NodeView, replicas: int,
+                     empty_masters: bool = False) -> list[str]:
     problems = []
     for master in (node for node in reference.nodes if node.role == 'master'):
-        if not master.slots:
+        if not master.slots and not empty_masters:
             problems.append('master %s serves no slots' % master.label())
         usable = [node for node in reference.nodes if node.master_id == master.node_id and not node.unusable]
         if master.slots and len(usable) < replicas:

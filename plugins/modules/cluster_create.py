@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: cluster_create
-short_description: Create a Redis Cluster once, and join new empty nodes to it as replicas
+short_description: Create a Redis Cluster once, and join new empty nodes to it as replicas or masters
 version_added: "0.1.0"
 description:
   - Decides from the live state of every node in O(nodes), never from the order of O(nodes) alone, so that
@@ -18,8 +18,13 @@ description:
     (C(CLUSTER MEET), see O(login_host)), then makes each replica replicate its master as soon as it knows
     that master.
   - When the nodes that belong to a cluster all belong to the same one, changes nothing, except that each
-    node that belongs to no cluster yet joins it as a replica of the master with the fewest usable
-    replicas (a master on another host first).
+    node that belongs to no cluster yet joins it. A node of O(masters) joins as a master without slots
+    (M(redisops.sentinel.cluster_reshard) then moves slots to it); any other joins as a replica of the master
+    with the fewest usable replicas (a new master first, then a master on another host). The module returns
+    once every node knows the new masters and sees each new replica as the replica of its master.
+  - Members of the cluster that are not in O(nodes) are reported in RV(leaving). With O(max_leaving) set, the
+    module refuses, before any change, when more of them than that would leave, when fewer than three masters
+    would stay, or when O(nodes) is too short for the staying masters and their O(replicas).
   - Refuses, before any change, when the nodes belong to different clusters, when the existing cluster
     is not ok (a node reports C(cluster_state) other than ok, a node is failing or unknown to another,
     slots are not served, nodes disagree on the slot map, or a slot migration is half done), when a node
@@ -66,6 +71,21 @@ options:
       - Must not be negative.
     type: int
     default: 1
+  masters:
+    description:
+      - Nodes of O(nodes) that join an existing cluster as masters without slots, when they belong to no cluster
+        yet. Ignored for a node that is a member already, and when the cluster is created.
+    type: list
+    elements: str
+    default: []
+  max_leaving:
+    description:
+      - How many members of the cluster may be missing from O(nodes), the nodes that are to leave it. More
+        refuses, as an inventory mistake would make it. V(-1) checks nothing (they are only reported).
+      - With V(0) or more, the module also refuses when the masters that stay would be fewer than three, or
+        when O(nodes) holds fewer than the staying masters times (O(replicas) + 1) nodes.
+    type: int
+    default: -1
   timeout:
     description:
       - Seconds to wait for each new replica to know its master before it is assigned.
@@ -99,7 +119,8 @@ EXAMPLES = r"""
 RETURN = r"""
 action:
   description:
-    - V(create), V(join) (new nodes join an existing cluster) or V(none).
+    - V(create), V(join) (new nodes join an existing cluster) or V(none) (also when members are to leave, which
+      the module does not remove).
     - V(unknown) in check mode when a node cannot be queried (not installed or started yet).
   returned: always
   type: str
@@ -121,6 +142,18 @@ replicas:
   returned: always
   type: dict
   sample: {"10.0.0.12:6380": "10.0.0.11:6379"}
+new_masters:
+  description: The nodes that join (or would join) as masters without slots.
+  returned: always
+  type: list
+  elements: str
+  sample: ["10.0.0.14:6379"]
+leaving:
+  description: The members of the cluster that are not in O(nodes).
+  returned: always
+  type: list
+  elements: str
+  sample: ["10.0.0.15:6379"]
 msg:
   description: One line summary.
   returned: always
@@ -128,7 +161,7 @@ msg:
 """
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -144,6 +177,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     wait_argument_spec,
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import (
+    ClusterNode,
     Layout,
     NodeView,
     Observer,
@@ -173,14 +207,18 @@ class Plan:
     action: str = 'none'
     masters: list[tuple[Address, tuple]] = field(default_factory=list)
     replicas: dict[Address, Address] = field(default_factory=dict)
+    new_masters: list[Address] = field(default_factory=list)
+    leaving: list[str] = field(default_factory=list)
 
     def steps(self) -> list[str]:
         steps = ['%s becomes a master of slots %s' % (address, format_ranges([slots])[0])
                  for address, slots in self.masters]
         if self.action == 'create':
             steps.append('every node meets every other one')
+        steps += ['%s joins the cluster as a master without slots' % str(address) for address in self.new_masters]
         verb = 'joins the cluster and replicates' if self.action == 'join' else 'replicates'
-        return steps + ['%s %s %s' % (node, verb, master) for node, master in self.replicas.items()]
+        steps += ['%s %s %s' % (node, verb, master) for node, master in self.replicas.items()]
+        return steps + ['%s is a member that is not in nodes (to leave the cluster)' % label for label in self.leaving]
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -189,15 +227,23 @@ def argument_spec() -> dict[str, dict[str, Any]]:
     spec.update(
         nodes=dict(type='list', elements='str', required=True),
         replicas=dict(type='int', default=1),
+        masters=dict(type='list', elements='str', default=[]),
+        max_leaving=dict(type='int', default=-1),
     )
     return spec
 
 
-def param_errors(params: dict[str, Any], nodes_out: list[Address]) -> list[str]:
+def param_errors(params: dict[str, Any], nodes_out: list[Address], masters_out: list[Address]) -> list[str]:
     errors = common_param_errors(params)
     nodes_out += parse_address_list(params['nodes'], REDIS_PORT, 'nodes', errors)
     if len(set(nodes_out)) != len(nodes_out):
         errors.append('nodes: an address is listed twice')
+    masters_out += parse_address_list(params['masters'], REDIS_PORT, 'masters', errors)
+    strangers = [str(address) for address in masters_out if address not in nodes_out]
+    if strangers:
+        errors.append('masters: %s not in nodes' % ', '.join(strangers))
+    if params['max_leaving'] < -1:
+        errors.append('max_leaving must be -1 (no limit) or more, got %d' % params['max_leaving'])
     replicas = params['replicas']
     if replicas < 0:
         errors.append('replicas must not be negative, got %d' % replicas)
@@ -207,7 +253,16 @@ def param_errors(params: dict[str, Any], nodes_out: list[Address]) -> list[str]:
     return errors
 
 
-def decide(views: list[NodeView], replicas: int) -> Plan:
+@dataclass(frozen=True)
+class Wanted:
+    """What the caller asks for beside the nodes' live state."""
+    nodes: list[Address]
+    replicas: int
+    new_masters: list[Address]
+    max_leaving: int
+
+
+def decide(views: list[NodeView], wanted: Wanted) -> Plan:
     """What to do, from the live state; raises Refusal."""
     loaded = ['%s (%d keys)' % (view.address, view.keys) for view in views if view.fresh and view.keys]
     if loaded:
@@ -220,29 +275,71 @@ def decide(views: list[NodeView], replicas: int) -> Plan:
                                                                                        for view in group))
                                                              for group in groups)))
     if not groups:
-        masters, assigned = plan_layout([view.address for view in views], replicas)
+        masters, assigned = plan_layout([view.address for view in views], wanted.replicas)
         return Plan('create', list(zip(masters, split_slots(len(masters)))), assigned)
-    return join_plan(views, groups[0])
+    return join_plan(views, groups[0], wanted)
 
 
-def join_plan(views: list[NodeView], members: list[NodeView]) -> Plan:
+def join_plan(views: list[NodeView], members: list[NodeView], wanted: Wanted) -> Plan:
+    """New empty nodes join as masters when asked, else as replicas of the master with the fewest replicas.
+
+    A master without slots is no refusal: it is a new master that an interrupted run did not give slots yet.
+    """
     reference = reference_view(members)
     known = [node.address for node in reference.nodes if node.address]
-    problems = health_problems({view.address: view for view in members}, Layout(known, replicas=0))
+    problems = health_problems({view.address: view for view in members},
+                               Layout(known, replicas=0, empty_masters=True))
     if problems:
         raise Refusal('The cluster is not ok, nothing changed: %s.' % '; '.join(problems))
+    leaving = [node for node in reference.nodes if not Layout(wanted.nodes).expects(node)]
     fresh = [view.address for view in views if view.fresh]
-    counts = {node.node_id: 0 for node in reference.nodes if node.role == 'master' and node.slots}
-    for node in reference.nodes:
-        if node.master_id in counts and not node.unusable:
-            counts[node.master_id] += 1
-    masters = reference.by_id()
-    plan = Plan('join' if fresh else 'none')
+    new_masters = [address for address in fresh if address in wanted.new_masters]
+    if wanted.max_leaving >= 0:
+        problems = leaving_problems(reference, leaving, len(new_masters), wanted)
+        if problems:
+            raise Refusal('Nothing changed: %s.' % '; '.join(problems))
+    plan = Plan('join' if fresh else 'none', new_masters=new_masters, leaving=[node.label() for node in leaving])
+    counts = replica_counts(reference, {node.node_id for node in leaving})
+    counts.update({address: 0 for address in new_masters})
     for address in fresh:
-        chosen = min(counts, key=lambda node_id: (counts[node_id], masters[node_id].host == address.host))
-        counts[chosen] += 1
-        plan.replicas[address] = masters[chosen].address
+        if address not in new_masters:
+            chosen = min(counts, key=lambda master: (counts[master], master.host == address.host))
+            counts[chosen] += 1
+            plan.replicas[address] = chosen
     return plan
+
+
+def replica_counts(reference: NodeView, leaving: set[str]) -> dict[Address, int]:
+    """Usable replicas of each master that stays, by the master's address."""
+    masters = {node.node_id: node.address for node in reference.nodes
+               if node.role == 'master' and node.address and node.node_id not in leaving}
+    counts = {address: 0 for address in masters.values()}
+    for node in reference.nodes:
+        if node.master_id in masters and not node.unusable and node.node_id not in leaving:
+            counts[masters[node.master_id]] += 1
+    return counts
+
+
+def leaving_problems(reference: NodeView, leaving: list[ClusterNode], new_masters: int, wanted: Wanted) -> list[str]:
+    """Why the members missing from the nodes must not leave: too many at once (an inventory mistake looks
+    like this), or too few masters, or replicas, left."""
+    if not leaving:
+        return []
+    problems = []
+    labels = ', '.join(node.label() for node in leaving)
+    if len(leaving) > wanted.max_leaving:
+        problems.append('%d member(s) of the cluster are not in nodes (%s) and at most %d may leave in one run '
+                        '(max_leaving): if they should leave, raise the limit; if not, list them in nodes'
+                        % (len(leaving), labels, wanted.max_leaving))
+    gone = {node.node_id for node in leaving}
+    staying = new_masters + sum(1 for node in reference.nodes if node.role == 'master' and node.node_id not in gone)
+    if staying < MIN_MASTERS:
+        problems.append('without %s the cluster would have %d master(s), it needs at least %d: keep a master in '
+                        'nodes or add one (masters)' % (labels, staying, MIN_MASTERS))
+    elif len(wanted.nodes) < staying * (wanted.replicas + 1):
+        problems.append('the %d masters that stay need %d replica(s) each, and nodes lists only %d node(s) in all: '
+                        'add replicas to nodes first' % (staying, wanted.replicas, len(wanted.nodes)))
+    return problems
 
 
 class Executor:
@@ -281,32 +378,48 @@ class Executor:
         self.replicate(plan.replicas)
 
     def join(self, plan: Plan, member: Address) -> None:
-        for address in plan.replicas:
+        """New nodes meet a member; a new master is known to every node before replicas attach to it, and the
+        run returns once every node sees each new replica as a replica (cluster_reshard reads the roles next)."""
+        for address in plan.new_masters + list(plan.replicas):
             self.meet(address, member)
             self.done.append('%s met %s' % (address, member))
+        for address in plan.new_masters:
+            node_id = self.views[address].myself.node_id
+            for other in self.views:
+                if other != address:
+                    self.await_node(other, node_id, lambda node: not node.unusable, 'know the node %s as usable')
+            self.done.append('%s is a master every node knows' % str(address))
         self.replicate(plan.replicas)
+        for replica, master in plan.replicas.items():
+            replica_id, master_id = self.views[replica].myself.node_id, self.node_id(master)
+            for other in self.views:
+                self.await_node(other, replica_id, lambda node, wanted=master_id: node.master_id == wanted,
+                                'see the node %s as a replica of ' + str(master))
+
+    def node_id(self, address: Address) -> str:
+        if address in self.views:
+            return self.views[address].myself.node_id
+        return next(node.node_id for view in self.views.values() for node in view.nodes if node.address == address)
 
     def replicate(self, replicas: dict[Address, Address]) -> None:
         """CLUSTER REPLICATE, once the replica knows its master as a usable node."""
-        ids = {address: self.views[address].myself.node_id for address in self.views}
         for replica, master in replicas.items():
-            master_id = ids.get(master) or next(node.node_id for view in self.views.values()
-                                                for node in view.nodes if node.address == master)
-            self.await_known(replica, master_id)
+            master_id = self.node_id(master)
+            self.await_node(replica, master_id, lambda node: not node.unusable, 'know the node %s as usable')
             self.command(replica, 'CLUSTER', 'REPLICATE', master_id)
             self.done.append('%s replicates %s' % (replica, master))
 
-    def await_known(self, address: Address, node_id: str) -> None:
+    def await_node(self, address: Address, node_id: str, wanted: Callable[[ClusterNode], bool], what: str) -> None:
+        """Poll ``address`` until it knows ``node_id`` as ``wanted`` says; ``what`` describes it for the error."""
         def check() -> tuple[bool, dict[str, Any]]:
             view = self.observer.observe(address)
-            known = isinstance(view, NodeView) and node_id in view.by_id() and not view.by_id()[node_id].unusable
-            return known, {}
+            node = view.by_id().get(node_id) if isinstance(view, NodeView) else None
+            return node is not None and wanted(node), {}
 
         outcome = poll_until(check, self.params['timeout'], self.params['poll_interval'], ())
         if not outcome.ready:
-            raise Refusal('%s does not know the node %s as usable after %ss: check that the cluster bus port '
-                          'is open between the nodes (cluster_wait diagnoses it).'
-                          % (address, node_id, outcome.elapsed))
+            raise Refusal('%s does not %s after %ss: check that the cluster bus port is open between the nodes '
+                          '(cluster_wait diagnoses it).' % (address, what % node_id, outcome.elapsed))
 
 
 def observe_nodes(observer: Observer, nodes: list[Address]) -> dict[Address, NodeView]:
@@ -320,7 +433,8 @@ def observe_nodes(observer: Observer, nodes: list[Address]) -> dict[Address, Nod
 def result_of(plan: Plan, steps: list[str], msg: str) -> dict[str, Any]:
     return dict(changed=plan.action != 'none', action=plan.action, plan=steps,
                 masters=[dict(address=str(address), slots=format_ranges([slots])[0]) for address, slots in plan.masters],
-                replicas={str(node): str(master) for node, master in plan.replicas.items()}, msg=msg)
+                replicas={str(node): str(master) for node, master in plan.replicas.items()},
+                new_masters=[str(address) for address in plan.new_masters], leaving=plan.leaving, msg=msg)
 
 
 def fail(module, plan: Plan, executor: Executor | None, reason: str) -> None:
@@ -335,7 +449,8 @@ def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     params = module.params
     nodes: list[Address] = []
-    fail_on_param_errors(module, param_errors(params, nodes))
+    new_masters: list[Address] = []
+    fail_on_param_errors(module, param_errors(params, nodes, new_masters))
     ensure_redis_library(module)
 
     login = Address(params['login_host'], params['login_port'])
@@ -345,7 +460,7 @@ def main() -> None:
     executor = None
     try:
         views = observe_nodes(observer, nodes)
-        plan = decide(list(views.values()), params['replicas'])
+        plan = decide(list(views.values()), Wanted(nodes, params['replicas'], new_masters, params['max_leaving']))
         steps = plan.steps()
         if module.check_mode or plan.action == 'none':
             module.exit_json(**result_of(plan, steps, 'Plan: %s.' % '; '.join(steps) if steps else
