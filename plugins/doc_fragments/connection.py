@@ -34,8 +34,14 @@ options:
     description:
       - The password being rotated out - during a password rotation only.
       - When a server refuses O(login_password) (C(WRONGPASS)), the module logs in with this one
-        instead, with the same O(login_user), so that it can reach a node that does not have the
-        new password yet.
+        instead, so that it can reach a node that does not have the new password yet.
+      - The previous password is that of O(login_user_previous) when set, else of O(login_user).
+    type: str
+  login_user_previous:
+    description:
+      - The ACL user O(login_password_previous) belongs to, when it is not O(login_user).
+      - C(default) while a one-password topology moves to ACL mode - the module logs in as
+        O(login_user) where that user exists already, else as the default user with the old password.
     type: str
   connect_timeout:
     description:

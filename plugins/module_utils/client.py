@@ -59,6 +59,7 @@ def connection_argument_spec(default_port: int) -> dict[str, dict[str, Any]]:
         login_user=dict(type='str'),
         login_password=dict(type='str', no_log=True),
         login_password_previous=dict(type='str', no_log=True),
+        login_user_previous=dict(type='str'),
         connect_timeout=dict(type='float', default=2.0),
         tls=dict(type='bool', default=False),
         tls_ca_file=dict(type='path'),
@@ -133,31 +134,42 @@ def connect(params: Mapping[str, Any], host: str | None = None, port: int | None
     redis-py's own retries are switched off so the caller's poll loop alone decides when to try again.
     During a password rotation (``login_password_previous`` set), a server that refuses
     ``login_password`` (WRONGPASS) is logged in to with the previous password instead, so a run can
-    reach a node that still has only the old one and change it.
+    reach a node that still has only the old one and change it. The previous password belongs to
+    ``login_user_previous`` when that is set (``default`` while a one-password topology moves to ACL
+    mode and the login user does not exist yet), else to ``login_user``.
     """
-    client = _client(params, params['login_password'], host, port, decode)
-    previous = params.get('login_password_previous')
-    if not previous or previous == params['login_password']:
+    client = _client(params, params['login_user'], params['login_password'], host, port, decode)
+    previous = previous_login(params)
+    if previous is None:
         return client
     try:
         client.ping()
     except RETRYABLE_ERRORS as exc:
         if refused_login(exc):
             client.close()
-            return _client(params, previous, host, port, decode)
+            return _client(params, previous[0], previous[1], host, port, decode)
         # Not an answer about the password (not up yet, timeout ...): the caller's first command meets
         # the same error and handles it as it would without a rotation.
     return client
 
 
-def _client(params: Mapping[str, Any], password: str | None, host: str | None, port: int | None,
-            decode: bool) -> 'redis.Redis':
+def previous_login(params: Mapping[str, Any]) -> tuple[str | None, str] | None:
+    """The (user, password) to log in with when the server refuses the current ones, if any."""
+    password = params.get('login_password_previous')
+    user = params.get('login_user_previous') or params['login_user']
+    if not password or (user, password) == (params['login_user'], params['login_password']):
+        return None
+    return user, password
+
+
+def _client(params: Mapping[str, Any], user: str | None, password: str | None, host: str | None,
+            port: int | None, decode: bool) -> 'redis.Redis':
     timeout = params['connect_timeout']
     tls = TlsSettings.from_params(params)
     return redis.Redis(
         host=host or params['login_host'],
         port=port or params['login_port'],
-        username=params['login_user'],
+        username=user,
         password=password,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,

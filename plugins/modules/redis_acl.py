@@ -393,6 +393,8 @@ class AclUsers:
         self.module, self.params, self.wanted = module, module.params, wanted
         self.address = format_address(self.params['login_host'], self.params['login_port'])
         self.client = connect(self.params)
+        # The password this login uses: login_password, or the previous one when the server refused it.
+        self.login_password: str | None = self.client.connection_pool.connection_kwargs.get('password')
         self.scratch = SCRATCH_PREFIX + secrets.token_hex(16)
         self.step = READ
         self.done: dict[str, list[str]] = dict(created=[], updated=[], removed=[])
@@ -538,7 +540,7 @@ class AclUsers:
         reasons = []
         if not after.enabled:
             reasons.append('disable it')
-        password = self.params['login_password']
+        password = self.login_password
         if not after.nopass and (password is None or password_hash(password) not in after.hashes):
             reasons.append('no longer accept login_password' if password is not None
                            else 'require a password, while login_password is unset')

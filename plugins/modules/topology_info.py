@@ -57,6 +57,11 @@ options:
       - During a password rotation, the data nodes' password being rotated out - used when a data node
         refuses O(master_password) (C(WRONGPASS)), like O(login_password_previous) for the Sentinels.
     type: str
+  master_user_previous:
+    description:
+      - The ACL user O(master_password_previous) belongs to, when not O(master_user) - C(default) while a
+        one-password topology moves to ACL mode and O(master_user) does not exist on the data nodes yet.
+    type: str
 requirements:
   - redis (Python library) on the managed host
 seealso:
@@ -145,6 +150,7 @@ def argument_spec() -> dict[str, dict[str, Any]]:
         master_user=dict(type='str'),
         master_password=dict(type='str', no_log=True),
         master_password_previous=dict(type='str', no_log=True),
+        master_user_previous=dict(type='str'),
     )
     return spec
 
@@ -194,7 +200,8 @@ def ask_node(params: dict[str, Any], address: str) -> dict[str, Any]:
     """INFO replication of one data node, with the data node credentials."""
     row: dict[str, Any] = dict(address=address, reachable=False, error=None)
     node_params = dict(params, login_user=params['master_user'], login_password=params['master_password'],
-                       login_password_previous=params['master_password_previous'])
+                       login_password_previous=params['master_password_previous'],
+                       login_user_previous=params['master_user_previous'])
     host, port = parse_address(address, REDIS_PORT)
     client = connect(node_params, host, port)
     try:

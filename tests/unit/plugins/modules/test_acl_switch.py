@@ -2,14 +2,17 @@
 """Moving a running one-password topology to ACL mode (issue 14) with the collection's modules, in an
 order where nothing is refused, against a real master, replica and Sentinel:
 
-1. redis_acl creates the ACL users on every data node while the default user keeps the password;
+1. redis_acl creates the ACL users on every data node while the default user keeps the password, logged in
+   as the roles do (the admin user, else the default user with the one password);
 2. redis_config switches the replica to the replication user (masteruser, masterauth), live;
 3. sentinel_monitor switches the Sentinel to the Sentinel user (auth-user, auth-pass);
-4. redis_acl turns the default user off, last.
+4. redis_acl turns the default user off, last; it keeps the replication commands, so the replica's link made
+   as the default user stays up until it links again as the replication user.
 
 After each step the replication link is up without a new full sync, the Sentinel sees the master
 and the replica, and the master's ACL LOG holds no refused login. This proves the mechanism the
-roles would follow; the roles do not run it yet (docs/how-it-works.md).
+roles follow (host.yml creates the users on every running data node before the data nodes and Sentinels
+converge; molecule/standalone runs it end to end).
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ def users(default_on: bool) -> list[dict[str, Any]]:
     """The users of ACL mode as roles/redis/vars/main.yml builds them (redis_acl_default_user on or off)."""
     return [
         dict(name='default', enabled=default_on, passwords=[PASSWORD] if default_on else [],
-             rules='~* &* +@all' if default_on else ''),
+             rules='~* &* +@all' if default_on else '+psync +replconf +ping'),
         dict(name='admin', enabled=True, passwords=[ADMIN], rules='~* &* +@all'),
         dict(name='replication', enabled=True, passwords=[REPLICATION], rules='+psync +replconf +ping'),
         dict(name='sentinel', enabled=True, passwords=[SENTINEL], rules=SENTINEL_RULES),
@@ -60,9 +63,12 @@ def state(master: RedisNode, replica: RedisNode, named: bool = True) -> tuple[in
 
 
 def as_admin(node: RedisNode, default_password: bool = True) -> dict[str, Any]:
-    """Module login: the admin user, or the default user's password before the users exist."""
-    return dict(login_port=node.port, login_user='admin', login_password=ADMIN) if not default_password else \
-        dict(login_port=node.port, login_password=PASSWORD)
+    """Module login as the roles make it: the admin user, and while it may not exist yet (``default_password``)
+    the default user with the one password as the previous login."""
+    login = dict(login_port=node.port, login_user='admin', login_password=ADMIN)
+    if default_password:
+        login.update(login_user_previous='default', login_password_previous=PASSWORD)
+    return login
 
 
 @pytest.fixture
@@ -84,6 +90,13 @@ def test_one_password_to_acl_mode_refuses_nothing(run_module, topology):
     for node in (master, replica):
         failed, result = run_module(redis_acl.main, dict(as_admin(node), users=users(default_on=True)))
         assert not failed and result['changed'], result
+    # The module tried the admin user first, once, as it does during any rotation: the only refusal.
+    client = admin(master, True)
+    try:
+        assert [entry['username'] for entry in client.acl_log() if entry.get('reason') == 'auth'] == ['admin']
+        client.execute_command('ACL', 'LOG', 'RESET')
+    finally:
+        client.close()
     assert state(master, replica) == before
 
     # 2. The replica logs in to its master as the replication user (used when the link is made again).
@@ -92,17 +105,6 @@ def test_one_password_to_acl_mode_refuses_nothing(run_module, topology):
         secret_settings={'masterauth': REPLICATION}))
     assert not failed and result['changed'], result
     assert state(master, replica) == before
-    client = admin(master, True)
-    try:
-        client.execute_command('CLIENT', 'KILL', 'TYPE', 'replica')   # the link is made again, as the new user
-    finally:
-        client.close()
-    wait_for(lambda: link_up(replica), 'the replica to link again as the replication user')
-    client = admin(master, True)
-    try:
-        assert [item for item in client.client_list() if 'S' in item['flags']][0]['user'] == 'replication'
-    finally:
-        client.close()
 
     # 3. The Sentinel logs in to the data nodes as the Sentinel user.
     failed, result = run_module(sentinel_monitor.main, dict(
@@ -120,11 +122,21 @@ def test_one_password_to_acl_mode_refuses_nothing(run_module, topology):
     with pytest.raises(redis.exceptions.RedisError):
         anonymous.ping()
     anonymous.close()
+    # The link the replica made as the default user stays up: the default user, off, keeps the replication
+    # commands (roles/redis/vars/main.yml), so the master refuses none of them.
     sync_full, link, _refused = state(master, replica)
     assert (sync_full, link) == before[:2]
     client = admin(master, True)
     try:
+        assert [entry for entry in client.acl_log() if entry.get('reason') == 'command'] == []
         client.execute_command('ACL', 'LOG', 'RESET')   # the anonymous login above is the only refusal
+        client.execute_command('CLIENT', 'KILL', 'TYPE', 'replica')   # made again, as the replication user
+    finally:
+        client.close()
+    wait_for(lambda: state(master, replica)[1] == 'up', 'the replica to link again as the replication user')
+    client = admin(master, True)
+    try:
+        assert [item for item in client.client_list() if 'S' in item['flags']][0]['user'] == 'replication'
     finally:
         client.close()
     # The Sentinel links again as its user (its old links were made as the default user).
