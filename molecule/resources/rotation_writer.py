@@ -11,10 +11,13 @@ connections opened at the start, and records every sample where a link is not up
 replica's replication id and the master's full-sync count (``sync_full``) at start and end.
 
 ``--user`` logs in as that ACL user; ``--tls-ca``, ``--tls-cert`` and ``--tls-key`` connect over TLS with
-a client certificate (the secure scenario, where the Sentinel password and the TLS files rotate).
+a client certificate (the secure scenario, where the Sentinel password and the TLS files rotate). The
+writer reloads its TLS files like its password: when one changes it connects again, with a new TLS
+context read from the files (``--tls-cert`` may hold the key too, so that both change at once).
 
-Both stop when ``--stop-file`` exists; then every acknowledged key is read back from the master with
-the password of the file. Prints one JSON object; exit status 0 (the playbook asserts on the report).
+Both stop when ``--stop-file`` exists (at the latest after ``--timeout`` seconds); then every
+acknowledged key is read back from the master with the password of the file. Prints one JSON object;
+exit status 0 (the playbook asserts on the report).
 """
 
 from __future__ import annotations
@@ -52,18 +55,34 @@ def login_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-class Secret:
-    """The password in a file, read again whenever the file changes."""
+def file_stamp(path: str) -> tuple[int, int, int]:
+    stat = os.stat(path)
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
-    def __init__(self, path: str):
+
+class Secret:
+    """The password in a file, read again whenever the file changes, and the client's TLS files."""
+
+    def __init__(self, path: str, tls_files: list[str]):
         self.path = path
-        self.stamp: tuple[int, int] | None = None
+        self.stamp: tuple[int, int, int] | None = None
         self.value = ''
         self.changes = 0
+        self.tls_files = tls_files
+        self.tls_stamps = [file_stamp(name) for name in tls_files]
+        self.tls_changes = 0
+
+    def reload(self) -> bool:
+        """Whether the password or a TLS file changed since the last call (both are read)."""
+        password = self.changed()
+        stamps = [file_stamp(name) for name in self.tls_files]
+        tls = stamps != self.tls_stamps
+        self.tls_stamps = stamps
+        self.tls_changes += int(tls)
+        return password or tls
 
     def changed(self) -> bool:
-        stat = os.stat(self.path)
-        stamp = (stat.st_mtime_ns, stat.st_size)
+        stamp = file_stamp(self.path)
         if stamp == self.stamp:
             return False
         with open(self.path, encoding='utf-8') as handle:
@@ -101,7 +120,7 @@ class Writer(threading.Thread):
         self.secret.changed()
         conn, number = None, 0
         while not self.stop.is_set():
-            if self.secret.changed() and conn is not None:
+            if self.secret.reload() and conn is not None:
                 conn.close()
                 conn = None
             conn = conn or self.master()
@@ -175,10 +194,11 @@ def main() -> None:
     parser.add_argument('--tls-ca')
     parser.add_argument('--tls-cert')
     parser.add_argument('--tls-key')
+    parser.add_argument('--timeout', type=float, default=TIMEOUT, help='stop after this many seconds at the latest')
     args = parser.parse_args()
     LOGIN.update(login_options(args))
     nodes = dict(item.split('=', 1) for item in args.node)
-    secret = Secret(args.password_file)
+    secret = Secret(args.password_file, [name for name in (args.tls_ca, args.tls_cert, args.tls_key) if name])
     secret.changed()
     roles = {name: client(address, secret.value) for name, address in nodes.items()}
     master = next(name for name, conn in roles.items() if conn.info('replication')['role'] == 'master')
@@ -187,7 +207,7 @@ def main() -> None:
     writer = Writer(list(nodes.values()), secret, stop)
     watcher.start()
     writer.start()
-    deadline = time.monotonic() + TIMEOUT
+    deadline = time.monotonic() + args.timeout
     while not os.path.exists(args.stop_file) and time.monotonic() < deadline:
         time.sleep(0.1)
     stop.set()
@@ -197,6 +217,7 @@ def main() -> None:
     report: dict[str, Any] = dict(
         acked=len(writer.acked), lost=lost_keys(writer), auth_refused=writer.auth_refused,
         write_errors=writer.errors, connections=writer.connections, password_changes=secret.changes,
+        tls_changes=secret.tls_changes,
         link_down=watcher.link_down, replid_changes=watcher.replid_changes, samples=watcher.samples,
         sync_full_before=watcher.sync_full_before, sync_full_after=watcher.sync_full_after(),
         stopped=os.path.exists(args.stop_file))
