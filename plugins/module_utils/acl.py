@@ -13,6 +13,14 @@ from typing import Any, Iterable
 from ansible_collections.redisops.sentinel.plugins.module_utils.validate import acl_refused_rule
 
 MASK = '********'
+# The rights of the users the roles create in ACL mode (roles/redis/vars/main.yml, the acl_users filter).
+ADMIN_RULES = '~* &* +@all'
+REPLICATION_RULES = '+psync +replconf +ping'
+SENTINEL_RULES = ('resetchannels &__sentinel__:hello +multi +slaveof +ping +exec +subscribe +config|rewrite +role '
+                  '+publish +info +client|setname +client|kill +script|kill')
+# The default user once off: nobody logs in as it, but a replica link made as the default user before a
+# move from one password to ACL mode keeps working until the replica links again as the replication user.
+DEFAULT_OFF_RULES = REPLICATION_RULES
 # ACL GETUSER flags that are options of their own here.
 _OWN_FLAGS = ('on', 'off', 'nopass')
 _CATEGORY = re.compile(r'^[+-]@')
@@ -149,3 +157,31 @@ class UserState:
 
 def absent_lines(name: str) -> str:
     return 'user %s: absent\n' % name
+
+
+def _passwords(password: str, previous: str) -> list[str]:
+    """A user's passwords: the current one, and the one being rotated out while it is set."""
+    return [password] + ([previous] if previous else [])
+
+
+def role_users(application_users: list[dict[str, Any]], default_user: bool, password: str, password_previous: str,
+               logins: dict[str, tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """The users of ACL mode, in the form redis_acl takes: default, admin, replication, sentinel (each of
+    ``logins`` is (name, password, previous password)), then the applications' users.
+
+    The default user is on with ``password`` (and the previous one) when ``default_user`` and ``password``
+    are set, else off with only DEFAULT_OFF_RULES.
+    """
+    default_on = bool(default_user and password)
+    users = [dict(name='default', enabled=default_on,
+                  passwords=_passwords(password, password_previous) if default_on else [],
+                  rules=ADMIN_RULES if default_on else DEFAULT_OFF_RULES)]
+    for role, rules in (('admin', ADMIN_RULES), ('replication', REPLICATION_RULES), ('sentinel', SENTINEL_RULES)):
+        name, secret, previous = logins[role]
+        users.append(dict(name=name, enabled=True, passwords=_passwords(secret, previous), rules=rules))
+    for user in application_users:
+        secret = user.get('password') or ''
+        users.append(dict(name=user['name'], enabled=True,
+                          passwords=_passwords(secret, user.get('previous_password') or '') if secret else [],
+                          rules=user.get('rules') or ''))
+    return users

@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from ansible_collections.redisops.sentinel.plugins.module_utils.acl import SENTINEL_RULES
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import (
     AddressMatcher, format_address, host_aliases, parse_address)
 
@@ -59,9 +60,6 @@ SENTINEL_COMMANDS = (
     ('EXEC',),
     ('SCRIPT', 'KILL'),
 )
-# What the roles grant redis_acl_sentinel_user (roles/redis/vars/main.yml).
-SENTINEL_RULES = ('resetchannels &__sentinel__:hello +multi +slaveof +ping +exec +subscribe +config|rewrite +role '
-                  '+publish +info +client|setname +client|kill +script|kill')
 # ACL DRYRUN exists from Redis 7.0 (Valkey reports redis_version 7.2.4).
 DRYRUN_VERSION = (7, 0)
 

@@ -23,24 +23,19 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from ansible_collections.redisops.sentinel.plugins.module_utils.acl import role_users
 from ansible_collections.redisops.sentinel.plugins.modules import redis_acl, redis_config, sentinel_monitor
 
 from conftest import MASTER_NAME, PASSWORD, NodeFactory, RedisNode, link_up, sentinel_sees, wait_for
 
 ADMIN, REPLICATION, SENTINEL = 'admin-pw#1', 'repl-pw#2', 'sent-pw#3'
-SENTINEL_RULES = ('resetchannels &__sentinel__:hello +multi +slaveof +ping +exec +subscribe +config|rewrite +role '
-                  '+publish +info +client|setname +client|kill +script|kill')
+LOGINS = dict(admin=('admin', ADMIN, ''), replication=('replication', REPLICATION, ''),
+              sentinel=('sentinel', SENTINEL, ''))
 
 
 def users(default_on: bool) -> list[dict[str, Any]]:
-    """The users of ACL mode as roles/redis/vars/main.yml builds them (redis_acl_default_user on or off)."""
-    return [
-        dict(name='default', enabled=default_on, passwords=[PASSWORD] if default_on else [],
-             rules='~* &* +@all' if default_on else '+psync +replconf +ping'),
-        dict(name='admin', enabled=True, passwords=[ADMIN], rules='~* &* +@all'),
-        dict(name='replication', enabled=True, passwords=[REPLICATION], rules='+psync +replconf +ping'),
-        dict(name='sentinel', enabled=True, passwords=[SENTINEL], rules=SENTINEL_RULES),
-    ]
+    """The users of ACL mode as the roles declare them (the acl_users filter), redis_acl_default_user on or off."""
+    return role_users([], default_on, PASSWORD, '', LOGINS)
 
 
 def admin(node: RedisNode, named: bool) -> redis.Redis:
