@@ -98,7 +98,9 @@ def password_problem(name: str, master: str, nodes: list[dict[str, Any]]) -> str
             '(redis_password, or redis_acl_admin_password in ACL mode) is not the one the servers use. Nothing was '
             'changed. To rotate a password, keep the old one as redis_password_previous (or '
             'redis_acl_admin_password_previous) while the run changes it, and remove that variable once the clients '
-            'use the new one: see the password rotation runbook in docs/operations.md.' % (master, name))
+            'use the new one: see the password rotation runbook in docs/operations.md. To move a one-password '
+            'topology to ACL mode, keep redis_password and redis_acl_default_user true in the first run (Move from '
+            'one password to ACL mode, docs/operations.md).' % (master, name))
 
 
 def master_problem(master: str, nodes: list[dict[str, Any]]) -> str | None:

@@ -95,6 +95,8 @@ def test_a_refused_password_is_named_with_the_way_to_rotate(error):
     assert verdict['master'] is None
     assert 'is not the one the servers use' in verdict['problem']
     assert 'redis_password_previous' in verdict['problem']
+    # A first ACL run with the default user already off is refused the same way: the way in is named too.
+    assert 'keep redis_password and redis_acl_default_user true in the first run' in verdict['problem']
     assert 'must not be changed now' not in verdict['problem']
 
 
