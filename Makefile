@@ -9,7 +9,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/playbooks/collections
 export ANSIBLE_PIPELINING := true
 LAB_INVENTORY := lab/inventory.yml
 # Longest first: tests/molecule.sh runs MOLECULE_JOBS (2) at a time.
-SCENARIOS ?= failover default redis8 valkey secure cluster standalone validation
+SCENARIOS ?= failover secure redis8 default cluster standalone valkey validation
 
 .PHONY: lab lab-down lab-status doctor setup test lint sanity unit molecule bench docs
 
