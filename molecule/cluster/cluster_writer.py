@@ -41,12 +41,13 @@ PAUSE = 0.05
 PRELOAD = 3000
 SPREAD_DEADLINE = 600.0
 SPREAD_PAUSE = 0.01
+WAIT_MS = 1000
 
 
-def client(address: str) -> redis.Redis:
+def client(address: str, timeout: float = 1) -> redis.Redis:
     host, _sep, port = address.rpartition(':')
     return redis.Redis(host=host, port=int(port), password=os.environ.get('REDIS_PASSWORD') or None,
-                       decode_responses=True, socket_timeout=1, socket_connect_timeout=1)
+                       decode_responses=True, socket_timeout=timeout, socket_connect_timeout=1)
 
 
 def owner_of(slot: int, nodes: list[str], victim: str) -> str | None:
@@ -76,7 +77,7 @@ def main(victim: str, nodes: list[str]) -> int:
         try:
             connection = client(owner)
             connection.set(key, key)
-            if connection.execute_command('WAIT', 1, 1000) >= 1:
+            if connection.execute_command('WAIT', 1, WAIT_MS) >= 1:
                 acked.append(key)
                 after += owner != victim
         except redis.RedisError as exc:
@@ -119,7 +120,8 @@ class Router:
 
     def client(self, address: str) -> redis.Redis:
         if address not in self.clients:
-            self.clients[address] = client(address)
+            # Longer than WAIT's own 1 s: a WAIT that times out is an unacknowledged write, not a client error.
+            self.clients[address] = client(address, timeout=WAIT_MS / 1000 + 4)
         return self.clients[address]
 
     def owner(self, slot: int) -> str:
@@ -175,7 +177,7 @@ class Router:
     def write(self, key: str) -> bool:
         """SET, then WAIT 1 on the same node: True when a replica acknowledged it."""
         try:
-            _ok, acknowledged = self.run(key, ('SET', key, key), ('WAIT', 1, 1000))
+            _ok, acknowledged = self.run(key, ('SET', key, key), ('WAIT', 1, WAIT_MS))
         except redis.RedisError as exc:
             self.errors[str(exc).split(' ', maxsplit=1)[0] if isinstance(exc, redis.ResponseError)
                         else type(exc).__name__] += 1
