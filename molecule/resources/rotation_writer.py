@@ -35,7 +35,7 @@ from redis.retry import Retry
 
 PREFIX = 'app:rotation'
 POLL = 0.05
-TIMEOUT = 300.0
+TIMEOUT = 900.0
 # The user and the TLS options of every connection (--user, --tls-*); empty: default user, plaintext.
 LOGIN: dict[str, Any] = {}
 
