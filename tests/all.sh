@@ -8,7 +8,9 @@
 # Usage: tests/all.sh SCENARIO...   (the molecule scenarios, longest first)
 set -uo pipefail
 checks_log=$(mktemp)
-trap 'rm -f "$checks_log"' EXIT
+export MOLECULE_REPORT
+MOLECULE_REPORT=$(mktemp)
+trap 'rm -f "$checks_log" "$MOLECULE_REPORT"' EXIT
 
 start=$(date +%s)
 make --no-print-directory --keep-going lint sanity unit >"$checks_log" 2>&1 &
@@ -21,6 +23,9 @@ checks_rc=$?
 echo "[checks] lint, sanity and unit tests (run beside the scenarios):"
 cat "$checks_log"
 printf '[checks] %s\n' "$([ "$checks_rc" -eq 0 ] && echo passed || echo "FAILED (rc $checks_rc)")"
+# The scenarios' failures and times once more, last, where a CI page that
+# shows only the tail of the output has them.
+cat "$MOLECULE_REPORT"
 printf '[molecule] %s\n' "$([ "$molecule_rc" -eq 0 ] && echo passed || echo "FAILED (rc $molecule_rc)")"
 echo "[test] all tests in $(( $(date +%s) - start )) s"
 [ "$checks_rc" -eq 0 ] && [ "$molecule_rc" -eq 0 ]

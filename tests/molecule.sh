@@ -37,12 +37,16 @@ for scenario in "$@"; do
 done
 wait
 # A failed scenario's errors again at the very end, where a CI page that
-# shows only the tail of the output still has them.
-for scenario in "$@"; do
-  grep -q "^$scenario: passed" "$logs/summary.plain" 2>/dev/null && continue
-  echo "[molecule] $scenario: the failures (whole output above):"
-  grep -n -E -A 25 'fatal: |failed: \[|FAILED!|ERROR!|UNREACHABLE!|CRITICAL|Idempotence test failed|AssertionError' "$logs/$scenario.log" | head -n 150
-done
-echo "[molecule] summary ($slots at a time, $(( $(date +%s) - start )) s in all):"
-cat "$logs/summary"
+# shows only the tail of the output still has them (tests/all.sh prints
+# them once more after the checks' output: MOLECULE_REPORT names the file).
+report() {
+  for scenario in "$@"; do
+    grep -q "^$scenario: passed" "$logs/summary.plain" 2>/dev/null && continue
+    echo "[molecule] $scenario: the failures (whole output above):"
+    grep -n -E -A 25 'fatal: |failed: \[|FAILED!|ERROR!|UNREACHABLE!|CRITICAL|Idempotence test failed|AssertionError' "$logs/$scenario.log" | head -n 150
+  done
+  echo "[molecule] summary ($slots at a time, $(( $(date +%s) - start )) s in all):"
+  cat "$logs/summary"
+}
+report "$@" | tee "${MOLECULE_REPORT:-/dev/null}"
 ! grep -q FAILED "$logs/summary"
