@@ -8,7 +8,7 @@ Everything here is read-only; cluster_create decides and changes with the plan f
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Sequence, Union
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import Address, AddressMatcher, format_address
@@ -20,6 +20,9 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.wait import desc
 SLOT_COUNT = 16384
 # Flags of a node that another node cannot use (yet): failed, suspected, still meeting, no address.
 UNUSABLE_FLAGS = ('fail', 'fail?', 'handshake', 'noaddr')
+# Flags of a node that is gone in the cluster's eyes: failed by a majority of the masters, or its address
+# answered with another node id (a node started afresh there) and the node lost it.
+DEPARTED_FLAGS = ('fail', 'noaddr')
 MIGRATING, IMPORTING = 'migrating', 'importing'
 
 SlotRange = tuple  # (start, end), both included
@@ -71,6 +74,10 @@ class ClusterNode:
         if self.link_state != 'connected' and not self.myself:
             reasons.append('link %s' % self.link_state)
         return reasons
+
+    @property
+    def departed(self) -> bool:
+        return any(flag in self.flags for flag in DEPARTED_FLAGS)
 
     @property
     def slot_count(self) -> int:
@@ -269,6 +276,11 @@ class NodeView:
                 merged.append([start, end, owner])
         return [tuple(entry) for entry in merged]
 
+    def without(self, ids: Iterable[str]) -> NodeView:
+        """This view as it will be once the nodes ``ids`` are forgotten."""
+        gone = set(ids)
+        return replace(self, nodes=[node for node in self.nodes if node.node_id not in gone])
+
     def epochs(self) -> dict[str, int]:
         return {node.node_id: node.config_epoch for node in self.nodes if node.role == 'master'}
 
@@ -319,6 +331,18 @@ class Layout:
 
     def expects(self, node: ClusterNode) -> bool:
         return node.address is not None and any(matcher.matches(node.host, node.port) for matcher in self.matchers)
+
+
+def departed_nodes(views: Sequence[NodeView]) -> list[ClusterNode]:
+    """The nodes some view lists as departed (fail, noaddr) that are no view's own node; once for each id, as
+    the view that gives it the most slots lists it (a master that failed with its slots keeps them)."""
+    selves = {view.myself.node_id for view in views}
+    ids = {node.node_id for view in views for node in view.nodes if node.departed and node.node_id not in selves}
+    found: dict[str, ClusterNode] = {}
+    for node in (node for view in views for node in view.nodes if node.node_id in ids):
+        if node.node_id not in found or node.slot_count > found[node.node_id].slot_count:
+            found[node.node_id] = node
+    return list(found.values())
 
 
 def reference_view(views: Sequence[NodeView]) -> NodeView | None:

@@ -22,6 +22,13 @@ description:
     (M(redisops.sentinel.cluster_reshard) then moves slots to it); any other joins as a replica of the master
     with the fewest usable replicas (a new master first, then a master on another host). The module returns
     once every node knows the new masters and sees each new replica as the replica of its master.
+  - A member that the others flag C(fail) or C(noaddr) and that serves no slot is forgotten by every node
+    that answers (C(CLUSTER FORGET) until none lists it, within the 60 seconds Redis bans a forgotten node),
+    before any node joins. This is a lost node that O(nodes) no longer lists (its replica took over), or the
+    old id of a wiped node that answers afresh at an address of O(nodes) (it then joins like any new node).
+    A lost node counts as leaving (O(max_leaving)); a wiped node's old id does not.
+  - Refuses, before any change, when such a node still serves slots (no replica took over; bring the node
+    back, or remove it knowingly by hand), or when a member still replicates it.
   - Members of the cluster that are not in O(nodes) are reported in RV(leaving). With O(max_leaving) set, the
     module refuses, before any change, when more of them than that would leave, when fewer than three masters
     would stay, or when O(nodes) is too short for the staying masters and their O(replicas).
@@ -119,8 +126,9 @@ EXAMPLES = r"""
 RETURN = r"""
 action:
   description:
-    - V(create), V(join) (new nodes join an existing cluster) or V(none) (also when members are to leave, which
-      the module does not remove).
+    - V(create), V(join) (new nodes join an existing cluster, after the departed members are forgotten),
+      V(forget) (departed members are forgotten, no node joins) or V(none) (also when members are to leave,
+      which the module does not remove).
     - V(unknown) in check mode when a node cannot be queried (not installed or started yet).
   returned: always
   type: str
@@ -148,6 +156,15 @@ new_masters:
   type: list
   elements: str
   sample: ["10.0.0.14:6379"]
+forgotten:
+  description:
+    - The departed members forgotten (or to forget, in check mode) by every node, each with its id, address
+      (empty when the cluster lost it), role, and V(lost) (not in O(nodes)) or V(replaced) (a new node
+      answers at its address) as reason.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"id": "e81004682e60...", "address": "10.0.0.15:6379", "role": "master", "reason": "lost"}]
 leaving:
   description: The members of the cluster that are not in O(nodes).
   returned: always
@@ -182,16 +199,21 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import (
     NodeView,
     Observer,
     cluster_groups,
+    departed_nodes,
+    describe_ranges,
     format_ranges,
     health_problems,
     meet_host,
+    parse_nodes,
     plan_layout,
     reference_view,
+    reply_text,
     split_slots,
 )
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error, poll_until
 
 MIN_MASTERS = 3
+FORGET_REASONS = dict(lost='not in nodes', replaced='a new node answers at its address')
 
 
 class Refusal(Exception):
@@ -209,16 +231,23 @@ class Plan:
     replicas: dict[Address, Address] = field(default_factory=dict)
     new_masters: list[Address] = field(default_factory=list)
     leaving: list[str] = field(default_factory=list)
+    # Departed members every node forgets, each with why: lost (not in nodes) or replaced (a new node answers).
+    forgotten: list[tuple[ClusterNode, str]] = field(default_factory=list)
 
     def steps(self) -> list[str]:
-        steps = ['%s becomes a master of slots %s' % (address, format_ranges([slots])[0])
-                 for address, slots in self.masters]
+        steps = ['every node forgets %s (%s, %s, %s)' % (node.node_id, node.label(), ', '.join(node.unusable),
+                                                          FORGET_REASONS[reason])
+                 for node, reason in self.forgotten]
+        steps += ['%s becomes a master of slots %s' % (address, format_ranges([slots])[0])
+                  for address, slots in self.masters]
         if self.action == 'create':
             steps.append('every node meets every other one')
         steps += ['%s joins the cluster as a master without slots' % str(address) for address in self.new_masters]
         verb = 'joins the cluster and replicates' if self.action == 'join' else 'replicates'
         steps += ['%s %s %s' % (node, verb, master) for node, master in self.replicas.items()]
-        return steps + ['%s is a member that is not in nodes (to leave the cluster)' % label for label in self.leaving]
+        gone = {node.label() for node, _reason in self.forgotten}
+        return steps + ['%s is a member that is not in nodes (to leave the cluster)' % label
+                        for label in self.leaving if label not in gone]
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -281,24 +310,35 @@ def decide(views: list[NodeView], wanted: Wanted) -> Plan:
 
 
 def join_plan(views: list[NodeView], members: list[NodeView], wanted: Wanted) -> Plan:
-    """New empty nodes join as masters when asked, else as replicas of the master with the fewest replicas.
+    """Departed members without slots are forgotten; new empty nodes join as masters when asked, else as
+    replicas of the master with the fewest replicas.
 
     A master without slots is no refusal: it is a new master that an interrupted run did not give slots yet.
     """
+    fresh = [view.address for view in views if view.fresh]
+    expected = Layout(wanted.nodes)
+    departed = departed_nodes(members)
+    problems = departed_problems(members, departed)
+    if problems:
+        raise Refusal('Nothing changed: %s.' % '; '.join(problems))
+    # The cluster as it will be once they are forgotten.
+    members = [view.without(node.node_id for node in departed) for view in members]
     reference = reference_view(members)
     known = [node.address for node in reference.nodes if node.address]
     problems = health_problems({view.address: view for view in members},
                                Layout(known, replicas=0, empty_masters=True))
     if problems:
         raise Refusal('The cluster is not ok, nothing changed: %s.' % '; '.join(problems))
-    leaving = [node for node in reference.nodes if not Layout(wanted.nodes).expects(node)]
-    fresh = [view.address for view in views if view.fresh]
+    forgotten = [(node, forget_reason(node, expected, bool(fresh))) for node in departed]
+    lost = [node for node, reason in forgotten if reason == 'lost']
+    leaving = lost + [node for node in reference.nodes if not expected.expects(node)]
     new_masters = [address for address in fresh if address in wanted.new_masters]
     if wanted.max_leaving >= 0:
         problems = leaving_problems(reference, leaving, len(new_masters), wanted)
         if problems:
             raise Refusal('Nothing changed: %s.' % '; '.join(problems))
-    plan = Plan('join' if fresh else 'none', new_masters=new_masters, leaving=[node.label() for node in leaving])
+    action = 'join' if fresh else 'forget' if forgotten else 'none'
+    plan = Plan(action, new_masters=new_masters, leaving=[node.label() for node in leaving], forgotten=forgotten)
     counts = replica_counts(reference, {node.node_id for node in leaving})
     counts.update({address: 0 for address in new_masters})
     for address in fresh:
@@ -307,6 +347,33 @@ def join_plan(views: list[NodeView], members: list[NodeView], wanted: Wanted) ->
             counts[chosen] += 1
             plan.replicas[address] = chosen
     return plan
+
+
+def forget_reason(node: ClusterNode, expected: Layout, joining: bool) -> str:
+    """``replaced`` when another node answers at the departed node's address now (one of the nodes, not
+    this id); with its address lost (noaddr: a new node answered there), when a node joins in this run.
+    Otherwise ``lost``: a node that left with its host, which counts as leaving."""
+    return 'replaced' if expected.expects(node) or (node.address is None and joining) else 'lost'
+
+
+def departed_problems(members: list[NodeView], departed: list[ClusterNode]) -> list[str]:
+    """Why a departed node must not be forgotten: it serves slots (no replica took over), or members still
+    replicate it."""
+    problems = []
+    for node in departed:
+        name = '%s (id %s, %s)' % (node.label(), node.node_id, ', '.join(node.unusable))
+        if node.slots:
+            problems.append('%s still serves %d slot(s) (%s): no replica took over, and their keys are on that '
+                            'node alone. Bring the node back with its data directory and run again; or, accepting '
+                            'that the keys of these slots are lost, forget it and assign its slots by hand '
+                            '(docs/cluster-operations.md, a lost master that still serves slots)'
+                            % (name, node.slot_count, describe_ranges(node.slots)))
+        followers = sorted({str(view.address) for view in members for item in view.nodes
+                            if item.myself and item.master_id == node.node_id})
+        if followers:
+            problems.append('%s is replicated by %s: make them replicate another master first (CLUSTER REPLICATE)'
+                            % (name, ', '.join(followers)))
+    return problems
 
 
 def replica_counts(reference: NodeView, leaving: set[str]) -> dict[Address, int]:
@@ -351,6 +418,26 @@ class Executor:
 
     def command(self, address: Address, *args: Any) -> Any:
         return self.observer.client(address).execute_command(*args)
+
+    def forget(self, departed: list[ClusterNode], peers: list[Address]) -> None:
+        """CLUSTER FORGET on every peer until none lists the departed nodes. A forgotten node is banned for
+        60 seconds: each poll forgets again where a node is still listed, so that the ban outlasts gossip."""
+        ids = {node.node_id for node in departed}
+        listing: list[str] = []
+
+        def check() -> tuple[bool, dict[str, Any]]:
+            listing.clear()
+            for address in peers:
+                known = {node.node_id for node in parse_nodes(reply_text(self.command(address, 'CLUSTER', 'NODES')))}
+                for node_id in sorted(ids & known):
+                    self.command(address, 'CLUSTER', 'FORGET', node_id)
+                    listing.append('%s listed %s' % (address, node_id))
+            return not listing, {}
+
+        outcome = poll_until(check, self.params['timeout'], self.params['poll_interval'], ())
+        if not outcome.ready:
+            raise Refusal('The departed nodes are still known after %ss: %s.' % (outcome.elapsed, '; '.join(listing)))
+        self.done += ['every node forgot %s (%s)' % (node.node_id, node.label()) for node in departed]
 
     def meet(self, address: Address, peer: Address) -> None:
         bus_port = self.views[peer].myself.bus_port if peer in self.views else peer.port + 10000
@@ -430,8 +517,18 @@ def observe_nodes(observer: Observer, nodes: list[Address]) -> dict[Address, Nod
     return observations  # type: ignore[return-value]
 
 
+def answering_peers(views: list[NodeView]) -> list[Address]:
+    """The observed nodes, and the usable members they know that are not among them (nodes that leave)."""
+    observed = {view.myself.node_id for view in views}
+    others = {node.node_id: node.address for view in views for node in view.nodes
+              if node.address and not node.unusable and node.node_id not in observed}
+    return [view.address for view in views] + list(others.values())
+
+
 def result_of(plan: Plan, steps: list[str], msg: str) -> dict[str, Any]:
     return dict(changed=plan.action != 'none', action=plan.action, plan=steps,
+                forgotten=[dict(id=node.node_id, address=str(node.address) if node.address else '', role=node.role,
+                                reason=reason) for node, reason in plan.forgotten],
                 masters=[dict(address=str(address), slots=format_ranges([slots])[0]) for address, slots in plan.masters],
                 replicas={str(node): str(master) for node, master in plan.replicas.items()},
                 new_masters=[str(address) for address in plan.new_masters], leaving=plan.leaving, msg=msg)
@@ -469,6 +566,8 @@ def main() -> None:
         if plan.action == 'create':
             executor.create(plan, introducer)
         else:
+            if plan.forgotten:
+                executor.forget([node for node, _reason in plan.forgotten], answering_peers(list(views.values())))
             executor.join(plan, reference_view(list(views.values())).address)
     except Unobserved as exc:
         if not module.check_mode:

@@ -101,7 +101,13 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     ensure_redis_library,
     fail_on_param_errors,
 )
-from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import ClusterNode, parse_info, parse_nodes, reply_text
+from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import (
+    ClusterNode,
+    describe_ranges,
+    parse_info,
+    parse_nodes,
+    reply_text,
+)
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
 
 
@@ -147,7 +153,13 @@ def refusals(nodes: list[ClusterNode], gone: list[ClusterNode]) -> list[str]:
     for node in gone:
         if node.myself:
             problems.append('the login node %s is not in members: log in to a node that stays' % node.label())
-        if node.role == 'master' and node.slot_count:
+        if node.role == 'master' and node.slot_count and node.departed:
+            problems.append('master %s (id %s; %s) still holds %d slots (%s): no replica took over, their keys '
+                            'are on that node alone. Bring it back with its data; or give the keys up knowingly '
+                            '(docs/cluster-operations.md, a lost master that still serves slots)'
+                            % (node.label(), node.node_id, ', '.join(node.unusable), node.slot_count,
+                               describe_ranges(node.slots)))
+        elif node.role == 'master' and node.slot_count:
             problems.append('master %s still holds %d slots: move them first (cluster_reshard drain)'
                             % (node.label(), node.slot_count))
         staying = [item.label() for item in nodes if item.master_id == node.node_id and item.node_id not in gone_ids]

@@ -91,6 +91,10 @@ def test_refusals_name_the_login_node_a_master_with_slots_and_staying_replicas()
                         'another master first']
     problems = refusals(nodes, [by_id['a1']])
     assert any('login node' in item for item in problems) and any('16384 slots' in item for item in problems)
+    failed = parse_nodes(LINES.replace('myself,master', 'master,fail').replace('connected 0-', 'disconnected 0-'))
+    problems = refusals(failed, [failed[0]])
+    assert problems[0].startswith('master 10.0.0.1:6379 (id a1; fail, link disconnected) still holds 16384 slots '
+                                  '(0-16383): no replica took over') and 'Bring it back' in problems[0]
 
 
 def test_refuses_bad_parameters(run_module):
