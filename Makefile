@@ -8,10 +8,11 @@ export REDISOPS_DNS ?= $(shell awk '/^nameserver/ {print $$2; exit}' /etc/resolv
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/playbooks/collections
 export ANSIBLE_PIPELINING := true
 LAB_INVENTORY := lab/inventory.yml
+LAB_CLUSTER_INVENTORY := lab/cluster.yml
 # Longest first: tests/molecule.sh runs MOLECULE_JOBS (2) at a time.
 SCENARIOS ?= failover secure redis8 default cluster standalone valkey validation
 
-.PHONY: lab lab-down lab-status doctor setup test lint sanity unit molecule bench docs
+.PHONY: lab lab-cluster lab-down lab-status doctor setup test lint sanity unit molecule bench docs
 
 setup:
 	lab/lab.sh deps
@@ -22,6 +23,13 @@ lab: setup
 	lab/lab.sh up
 	ansible-playbook -i $(LAB_INVENTORY) playbooks/site.yml
 	ansible-playbook -i $(LAB_INVENTORY) playbooks/status.yml
+
+# Six Redis Cluster nodes on the lab's containers (two each), beside the
+# Sentinel topology of `make lab` or alone.
+lab-cluster: setup
+	lab/lab.sh up
+	ansible-playbook -i $(LAB_CLUSTER_INVENTORY) playbooks/cluster.yml
+	ansible-playbook -i $(LAB_CLUSTER_INVENTORY) playbooks/status.yml
 
 lab-status:
 	ansible-playbook -i $(LAB_INVENTORY) playbooks/status.yml
