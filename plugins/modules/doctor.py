@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: doctor
-short_description: Inspect a running Sentinel topology and report what is wrong, with the evidence and the fix
+short_description: Inspect a running Sentinel topology or Redis Cluster and report what is wrong, with the evidence and the fix
 version_added: "0.1.0"
 description:
   - Read-only. Reports findings, each with a severity (V(error), V(warning), V(info)), the node, the values
@@ -31,6 +31,17 @@ description:
     O(clock_reference)'s C(TIME) (returned as RV(host_report.clock_offset)).
   - O(host_reports) merges the RV(host_report) of the runs on each host and compares their clocks
     (C(clock_skew), more than 1 s apart), so one task reports everything.
+  - B(Cluster checks), when O(cluster_nodes) is set. Each node of O(cluster_nodes), and each other member
+    they know, is asked for C(CLUSTER INFO), C(CLUSTER NODES), C(INFO replication) and C(DBSIZE) with
+    O(master_user) and O(master_password). They find nodes that do not answer (C(unreachable)), members
+    whose C(cluster_state) is not ok (C(cluster_state)), slots no master serves (C(cluster_uncovered_slots)),
+    slots half moved (C(cluster_open_slots)), masters without a replica that could take over
+    (C(cluster_no_replica)), replicas on their master's machine (C(cluster_replica_beside_master)), members
+    flagged C(fail), C(fail?), C(noaddr) or C(handshake) (C(cluster_node_failed)), members that disagree on the
+    slot map or the config epochs (C(cluster_slot_map_disagreement)), masters sharing a config epoch
+    (C(cluster_epoch_collision)), members O(cluster_nodes) does not list (C(cluster_unknown_node)) and nodes
+    of O(cluster_nodes) that are no member (C(cluster_missing_node)). RV(cluster_status) is the cluster as a
+    table.
 extends_documentation_fragment:
   - redisops.sentinel.connection
   - redisops.sentinel.connection.attributes
@@ -118,6 +129,27 @@ options:
       - C(host:port) of a data node whose C(TIME) this host's clock is compared with. Give every host the
         same node.
     type: str
+  cluster_nodes:
+    description:
+      - The nodes of a Redis Cluster, as in the inventory's C(redis_cluster) group. Without it, no cluster check
+        runs.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Inventory name of the node.
+        type: str
+        required: true
+      address:
+        description: C(host:port) where the node is reached (the address it announces).
+        type: str
+        required: true
+      machine:
+        description:
+          - The machine the node runs on (C(ansible_host)); two nodes with the same one, or with the same IP
+            address, are on one machine.
+          - Default is O(cluster_nodes[].name).
+        type: str
   host_reports:
     description:
       - The RV(host_report) of the runs on each host, merged into this run's findings, their clocks compared.
@@ -133,7 +165,9 @@ options:
     default: []
     choices: [unreachable, stale_sentinel, foreign_sentinel, stale_replica, unknown_replica, duplicate_address,
               foreign_replid, no_promotable_replica, down_after_below_fork, maxmemory_unset, sentinel_acl,
-              persistence_off, kernel_warning, clock_skew]
+              persistence_off, kernel_warning, clock_skew, cluster_state, cluster_uncovered_slots, cluster_open_slots,
+              cluster_no_replica, cluster_replica_beside_master, cluster_node_failed, cluster_slot_map_disagreement,
+              cluster_epoch_collision, cluster_unknown_node, cluster_missing_node]
   fail_on:
     description:
       - Fail when a finding has this severity or a higher one; V(never) only reports. A CI gate uses
@@ -150,6 +184,7 @@ requirements:
   - redis (Python library, redis-py 4.3 or later)
 seealso:
   - module: redisops.sentinel.topology_info
+  - module: redisops.sentinel.cluster_info
 author:
   - redisops maintainers (@redisops)
 """
@@ -225,6 +260,18 @@ summary:
   sample:
     - "doctor: 1 error(s), 0 warning(s), 0 info"
     - "ERROR   mymaster 10.0.0.21:26379: Sentinel 10.0.0.21:26379, which is not in redis_sentinel, ..."
+cluster_status:
+  description: The cluster as a table - its state, each master with its slots, keys, config epoch and replicas
+    (their link and how many bytes they are behind), the failed or suspected members and the half-moved slots.
+  returned: when O(cluster_nodes) is set
+  type: list
+  elements: str
+  sample:
+    - "cluster: cluster_state ok, 6 nodes, 3 masters, 16384 of 16384 slots assigned, current epoch 6 (as redis1 10.0.0.11:6379 sees it)"
+    - "  master  redis1 10.0.0.11:6379       slots 0-5460 (5461), 1021 keys, epoch 1"
+    - "    replica redis2-b 10.0.0.12:6380     link up, offset lag 0 bytes"
+    - "  failed or suspected nodes: none"
+    - "  open slots: none"
 host_report:
   description: The host checks' result, for O(host_reports) of the topology run.
   returned: when O(local_server) or O(clock_reference) is set
@@ -250,10 +297,14 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import (
-    format_address, parse_address, parse_address_list)
+    Address, format_address, parse_address, parse_address_list)
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     REDIS_PORT, RETRYABLE_ERRORS, SENTINEL_PORT, ResponseError, connect, connection_argument_spec,
     connection_param_errors, ensure_redis_library, fail_on_param_errors)
+from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import Observation
+from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import observe as observe_cluster_node
+from ansible_collections.redisops.sentinel.plugins.module_utils.cluster_doctor import (
+    CHECKS as CLUSTER_CHECKS, ClusterReading, InventoryNode, cluster_findings, status_lines)
 from ansible_collections.redisops.sentinel.plugins.module_utils.doctor import (
     FAIL_ON, SENTINEL_COMMANDS, GroupData, HostData, NodeData, SentinelView, agreed_master, clock_findings,
     command_text, failing, finding_from_dict, host_findings, master_node, parse_unit, since_last_start,
@@ -264,7 +315,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.wait import desc
 
 CHECKS = ['unreachable', 'stale_sentinel', 'foreign_sentinel', 'stale_replica', 'unknown_replica', 'duplicate_address',
           'foreign_replid', 'no_promotable_replica', 'down_after_below_fork', 'maxmemory_unset', 'sentinel_acl',
-          'persistence_off', 'kernel_warning', 'clock_skew']
+          'persistence_off', 'kernel_warning', 'clock_skew'] + list(CLUSTER_CHECKS)
 LOG_TAIL_BYTES = 4 * 1024 * 1024
 CLOCK_SAMPLES = 3
 
@@ -290,6 +341,11 @@ def argument_spec() -> dict[str, dict[str, Any]]:
             service=dict(type='str'),
         )),
         clock_reference=dict(type='str'),
+        cluster_nodes=dict(type='list', elements='dict', options=dict(
+            name=dict(type='str', required=True),
+            address=dict(type='str', required=True),
+            machine=dict(type='str'),
+        )),
         host_reports=dict(type='list', elements='dict', default=[]),
         ignore=dict(type='list', elements='str', default=[], choices=CHECKS),
         fail_on=dict(type='str', default='never', choices=list(FAIL_ON)),
@@ -312,6 +368,10 @@ def param_errors(params: dict[str, Any]) -> list[str]:
         parse_address_list([params['local_server']['address']], REDIS_PORT, 'local_server', errors)
     parse_address_list([params['clock_reference']] if params['clock_reference'] else [], REDIS_PORT,
                        'clock_reference', errors)
+    cluster = parse_address_list([node['address'] for node in params['cluster_nodes'] or []], REDIS_PORT,
+                                 'cluster_nodes', errors)
+    if len(set(cluster)) < len(cluster):
+        errors.append('cluster_nodes: an address is listed twice')
     for index, report in enumerate(params['host_reports']):
         if not isinstance(report.get('findings'), list) or 'host' not in report:
             errors.append('host_reports[%d] is no host_report of this module (host, clock_offset, findings)' % index)
@@ -392,6 +452,34 @@ def read_topology(params: dict[str, Any]) -> list[GroupData]:
     names = [group['name'] for group in params['groups']]
     answers = [read_sentinel(params, address, names) for address in sentinel_list(params)]
     return [read_group(params, group, [answer[group['name']] for answer in answers]) for group in params['groups']]
+
+
+# A Redis Cluster.
+
+def read_cluster_node(params: dict[str, Any], address: Address) -> tuple[Observation, dict[str, Any]]:
+    """One node's view of the cluster and its INFO replication, or why it could not be read."""
+    client = connect(node_params(params), address.host, address.port)
+    try:
+        return observe_cluster_node(client, address), client.info('replication')
+    except RETRYABLE_ERRORS as exc:
+        return describe_error(exc), {}
+    finally:
+        client.close()
+
+
+def read_cluster(params: dict[str, Any]) -> ClusterReading:
+    """Every node of the inventory, then every other member they know that has an address."""
+    inventory = [InventoryNode(node['name'], parse_address(node['address'], REDIS_PORT),
+                               node['machine'] or node['name']) for node in params['cluster_nodes']]
+    reading = ClusterReading(inventory, {})
+    for node in inventory:
+        reading.observations[node.address], reading.replication[node.address] = read_cluster_node(params, node.address)
+    reference = reading.reference()
+    for member in reference.nodes if reference else []:
+        if member.address and reading.inventory_node(member) is None:
+            reading.observations[member.address], reading.replication[member.address] = read_cluster_node(
+                params, member.address)
+    return reading
 
 
 # This host.
@@ -490,6 +578,10 @@ def main() -> None:
     found += clock_findings({report['host']: report.get('clock_offset') for report in reports})
     if params['groups']:
         found += topology_findings(read_topology(params))
+    if params['cluster_nodes']:
+        reading = read_cluster(params)
+        found += cluster_findings(reading)
+        result['cluster_status'] = status_lines(reading)
     findings, ignored = split_ignored(found, params['ignore'])
     result.update(findings=[item.as_dict() for item in findings], ignored=[item.as_dict() for item in ignored],
                   counts={severity: sum(1 for item in findings if item.severity == severity)
