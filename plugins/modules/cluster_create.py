@@ -235,8 +235,8 @@ class Plan:
     forgotten: list[tuple[ClusterNode, str]] = field(default_factory=list)
 
     def steps(self) -> list[str]:
-        steps = ['every node forgets %s (%s, %s, %s)' % (node.node_id, node.label(), ', '.join(node.unusable),
-                                                          FORGET_REASONS[reason])
+        steps = ['every node forgets %s (%s, %s, %s)'
+                 % (node.node_id, node.label(), ', '.join(node.unusable), FORGET_REASONS[reason])
                  for node, reason in self.forgotten]
         steps += ['%s becomes a master of slots %s' % (address, format_ranges([slots])[0])
                   for address, slots in self.masters]
