@@ -91,7 +91,8 @@ def ask(address: str, *args: str) -> Any:
 def slot0_owner(address: str) -> str | None:
     """host:port of the node that serves slot 0, as ``address`` sees it."""
     slots = ask(address, 'CLUSTER', 'SLOTS')
-    for first, last, master, *_ in slots or []:
+    for served in slots or []:
+        first, last, master = served[:3]
         if first <= 0 <= last:
             return '%s:%d' % (master[0], master[1])
     return None
@@ -169,19 +170,18 @@ def median(values: list[float]) -> float:
 def section(figures: Figures) -> list[str]:
     rows = ['| %d | %.1f | %.1f | %d |' % (run, f.serving, f.whole, f.rerun_changed)
             for run, f in enumerate(figures.failovers, 1)]
-    return ['## Redis Cluster on the lab (six nodes)', '',
-            'Method (`benchmarks/cluster.py`): `lab/cluster.yml` (three containers, two nodes each, three masters with '
-            'a replica each, firewalld, the roles\' defaults, cluster-node-timeout %d ms) converged with '
-            '`playbooks/cluster.yml` from bare containers, run again, then SIGKILL of the master of slot 0 (its unit '
-            'as the roles write it: systemd restarts it after twice the node timeout), polled every %d ms from this '
-            'host.' % (figures.node_timeout_ms, POLL * 1000), '',
-            '| run | converge from bare (s) | re-run (s) | re-run changed |', '| --- | --- | --- | --- |',
-            '| 1 | %.1f | %.1f | %d |' % (figures.converge, figures.rerun, figures.rerun_changed), '',
-            '| kill | another node serves slot 0, cluster ok (s) | killed node back as a linked replica (s) '
-            '| re-run changed |', '| --- | --- | --- | --- |'] + rows + [
-            '', 'Median: slot 0 served again after %.1f s, the cluster whole again after %.1f s.' % (
-                median([f.serving for f in figures.failovers]), median([f.whole for f in figures.failovers]))]
-
+    method = ('Method (`benchmarks/cluster.py`): `lab/cluster.yml` (three containers, two nodes each, three masters '
+              'with a replica each, firewalld, the roles\' defaults, cluster-node-timeout %d ms) converged with '
+              '`playbooks/cluster.yml` from bare containers, run again, then SIGKILL of the master of slot 0 (its '
+              'unit as the roles write it: systemd restarts it after twice the node timeout), polled every %d ms '
+              'from this host.' % (figures.node_timeout_ms, POLL * 1000))
+    runs = ['| run | converge from bare (s) | re-run (s) | re-run changed |', '| --- | --- | --- | --- |',
+            '| 1 | %.1f | %.1f | %d |' % (figures.converge, figures.rerun, figures.rerun_changed)]
+    kills = ['| kill | another node serves slot 0, cluster ok (s) | killed node back as a linked replica (s) '
+             '| re-run changed |', '| --- | --- | --- | --- |'] + rows
+    summary = 'Median: slot 0 served again after %.1f s, the cluster whole again after %.1f s.' % (
+        median([f.serving for f in figures.failovers]), median([f.whole for f in figures.failovers]))
+    return ['## Redis Cluster on the lab (six nodes)', '', method, ''] + runs + [''] + kills + ['', summary]
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
