@@ -27,7 +27,8 @@ description:
     before any node joins. This is a lost node that O(nodes) no longer lists (its replica took over), or the
     old id of a wiped node that answers afresh at an address of O(nodes) (it then joins like any new node).
     A lost node counts as leaving (O(max_leaving)); a wiped node's old id does not.
-  - Refuses, before any change, when such a node still serves slots (no replica took over; bring the node
+  - Refuses, before any change, when such a node still serves slots (its replicas, if any answer, have not
+    taken over, and the message says how to make one take over; without one, bring the node
     back, or remove it knowingly by hand), or when a member still replicates it.
   - Members of the cluster that are not in O(nodes) are reported in RV(leaving). With O(max_leaving) set, the
     module refuses, before any change, when more of them than that would leave, when fewer than three masters
@@ -357,23 +358,39 @@ def forget_reason(node: ClusterNode, expected: Layout, joining: bool) -> str:
 
 
 def departed_problems(members: list[NodeView], departed: list[ClusterNode]) -> list[str]:
-    """Why a departed node must not be forgotten: it serves slots (no replica took over), or members still
-    replicate it."""
+    """Why a departed node must not be forgotten: it serves slots, or members still replicate it."""
     problems = []
     for node in departed:
         name = '%s (id %s, %s)' % (node.label(), node.node_id, ', '.join(node.unusable))
-        if node.slots:
+        followers = sorted({str(view.address) for view in members for item in view.nodes
+                            if item.myself and item.master_id == node.node_id})
+        if node.slots and followers:
+            problems.append(takeover_problem(name, node, followers))
+        elif node.slots:
             problems.append('%s still serves %d slot(s) (%s): no replica took over, and their keys are on that '
                             'node alone. Bring the node back with its data directory and run again; or, accepting '
                             'that the keys of these slots are lost, forget it and assign its slots by hand '
                             '(docs/cluster-operations.md, a lost master that still serves slots)'
                             % (name, node.slot_count, describe_ranges(node.slots)))
-        followers = sorted({str(view.address) for view in members for item in view.nodes
-                            if item.myself and item.master_id == node.node_id})
-        if followers:
+        elif followers:
             problems.append('%s is replicated by %s: make them replicate another master first (CLUSTER REPLICATE)'
                             % (name, ', '.join(followers)))
     return problems
+
+
+def takeover_problem(name: str, node: ClusterNode, followers: list[str]) -> str:
+    """A departed master with slots whose replicas answer: they hold its keys, one of them must take over.
+    A master whose address a new node took (noaddr: its host wiped and answering afresh) is never flagged
+    failed, so no replica takes over by itself."""
+    served = '%s still serves %d slot(s) (%s), and its replica(s) %s' % (
+        name, node.slot_count, describe_ranges(node.slots), ', '.join(followers))
+    if 'noaddr' in node.unusable:
+        return ('%s will not take over by themselves: a new node answers at its address, and the cluster never '
+                'flags such a master failed. Their keys are safe: run CLUSTER FAILOVER TAKEOVER on the replica with '
+                'the largest master_repl_offset, then run again (docs/cluster-operations.md, a wiped master)'
+                % served)
+    return ('%s have not taken over yet: run again once one has (cluster-node-timeout), or make one take over '
+            'with CLUSTER FAILOVER TAKEOVER' % served)
 
 
 def replica_counts(reference: NodeView, leaving: set[str]) -> dict[Address, int]:

@@ -82,8 +82,19 @@ def test_a_departed_master_that_still_serves_slots_is_refused():
             decide(found, wanted(nodes))
         message = str(refused.value)
         assert message.startswith('Nothing changed: 127.0.0.1:7000 (id %s, fail, link disconnected) still serves '
-                                  '5461 slot(s) (0-5460): no replica took over' % IDS['a']), message
-        assert 'Bring the node back' in message and 'is replicated by 127.0.0.1:7003' in message
+                                  '5461 slot(s) (0-5460), and its replica(s) 127.0.0.1:7003 have not taken over yet'
+                                  % IDS['a']), message
+        assert 'CLUSTER FAILOVER TAKEOVER' in message and 'Bring the node back' not in message
+
+
+def test_a_wiped_master_with_a_replica_names_the_takeover():
+    # Its host wiped and answering afresh: the old id lost its address (noaddr) and is never flagged failed.
+    layout = dict(AFTER_FAILOVER, a=(7000, 'master,noaddr', None, '0-5460'), d=(7003, 'slave', 'a', ''))
+    with pytest.raises(Refusal) as refused:
+        decide(views(layout, fresh=(7000,)), wanted(range(7000, 7006)))
+    message = str(refused.value)
+    assert 'its replica(s) 127.0.0.1:7003 will not take over by themselves' in message, message
+    assert 'run CLUSTER FAILOVER TAKEOVER on the replica with the largest master_repl_offset' in message
 
 
 # Against real processes.
