@@ -48,6 +48,9 @@ PARTIAL_REPORT = failover.TOP / 'benchmarks' / 'results' / 'speed.md'
 # (molecule/resources/proxy_writer.py), not by make bench: kept by hand in this
 # file and copied to the end of the report.
 PROXY_GAP = failover.TOP / 'benchmarks' / 'proxy-gap.md'
+# The lab cluster's converge and failover (benchmarks/cluster.py, which
+# recreates the lab): kept by hand the same way.
+CLUSTER_LAB = failover.TOP / 'benchmarks' / 'cluster-lab.md'
 IMAGE = 'redisops-lab/debian:%s' % os.environ.get('REDISOPS_LAB_SUITE', 'bookworm')
 COMMAND = 'make bench'
 RATIO_TARGET = 1.4
@@ -425,8 +428,9 @@ def render(box: Machine, results: Results, started: datetime.datetime) -> str:
               'The lab is left converged and healthy as the 3 hosts of `lab/inventory.yml` with the default '
               'settings; `make lab-down` removes it. Each playbook\'s output is in `/tmp/redisops-bench-*.json` '
               'until the next run.', '']
-    if PROXY_GAP.exists():
-        lines += PROXY_GAP.read_text().splitlines() + ['']
+    for kept in (PROXY_GAP, CLUSTER_LAB):
+        if kept.exists():
+            lines += kept.read_text().splitlines() + ['']
     return '\n'.join(lines)
 
 
