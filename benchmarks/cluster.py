@@ -186,6 +186,7 @@ def section(figures: Figures) -> list[str]:
         median([f.serving for f in figures.failovers]), median([f.whole for f in figures.failovers]))
     return ['## Redis Cluster on the lab (six nodes)', '', method, ''] + runs + [''] + kills + ['', summary]
 
+
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     print('\n'.join(section(measure(runs))))
