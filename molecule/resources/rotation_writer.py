@@ -7,8 +7,9 @@ and when the file changes it connects again with the new one. It finds the maste
 when WAIT reports a replica. A refused login (WRONGPASS, NOAUTH) is counted, never retried silently.
 
 The watcher polls ``INFO replication`` of every replica and ``INFO stats`` of the master every 50 ms on
-connections opened at the start, and records every sample where a link is not up, every change of a
-replica's replication id and the master's full-sync count (``sync_full``) at start and end.
+connections opened at the start, and records every sample where a link is not up or a replica does not
+answer (a read that times out on a starved machine is counted as ``unobserved`` instead), every change
+of a replica's replication id and the master's full-sync count (``sync_full``) at start and end.
 
 ``--user`` logs in as that ACL user; ``--tls-ca``, ``--tls-cert`` and ``--tls-key`` connect over TLS with
 a client certificate (the secure scenario, where the Sentinel password and the TLS files rotate). The
@@ -42,7 +43,9 @@ LOGIN: dict[str, Any] = {}
 
 def client(address: str, password: str) -> redis.Redis:
     host, port = address.rsplit(':', 1)
-    return redis.Redis(host, int(port), password=password, socket_timeout=1.0, socket_connect_timeout=1.0,
+    # WAIT's 500 ms plus a loaded machine's scheduling stay well inside the socket timeout: a slow
+    # answer is not a refused or dropped connection.
+    return redis.Redis(host, int(port), password=password, socket_timeout=5.0, socket_connect_timeout=5.0,
                        decode_responses=True, single_connection_client=True, retry=Retry(NoBackoff(), 0),
                        **LOGIN)
 
@@ -152,12 +155,17 @@ class Watcher(threading.Thread):
         self.link_down: list[str] = []
         self.replid_changes: list[str] = []
         self.samples = 0
+        self.unobserved = 0
 
     def run(self) -> None:
         while not self.stop.is_set():
             for name, conn in self.replicas.items():
                 try:
                     info = conn.info('replication')
+                except redis.TimeoutError:
+                    # The replica answered too slowly to say (a starved machine): no sample, not a link down.
+                    self.unobserved += 1
+                    continue
                 except redis.RedisError as exc:
                     self.link_down.append('%s: %s' % (name, exc))
                     continue
@@ -219,6 +227,7 @@ def main() -> None:
         write_errors=writer.errors, connections=writer.connections, password_changes=secret.changes,
         tls_changes=secret.tls_changes,
         link_down=watcher.link_down, replid_changes=watcher.replid_changes, samples=watcher.samples,
+        unobserved=watcher.unobserved,
         sync_full_before=watcher.sync_full_before, sync_full_after=watcher.sync_full_after(),
         stopped=os.path.exists(args.stop_file))
     for conn in roles.values():
