@@ -180,6 +180,15 @@ class NodeFactory:
             node.stop()
 
 
+def command(node: RedisNode, *args):
+    """One command on a connection of its own."""
+    client = node.client()
+    try:
+        return client.execute_command(*args)
+    finally:
+        client.close()
+
+
 def link_up(replica: RedisNode) -> bool:
     client = replica.client()
     try:

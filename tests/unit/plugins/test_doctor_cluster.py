@@ -18,7 +18,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import (
     SLOT_COUNT, NodeView, parse_info, parse_nodes, split_slots)
 from ansible_collections.redisops.sentinel.plugins.modules import doctor
 
-from conftest import NodeFactory, RedisNode, wait_for
+from conftest import NodeFactory, RedisNode, command, link_up, wait_for
 
 CLUSTER_CONFIG = ('cluster-enabled yes', 'cluster-node-timeout 3000')
 MACHINES = ('127.0.0.1', '127.0.0.2', '127.0.0.3')
@@ -45,14 +45,6 @@ def start(factory: NodeFactory, host: str) -> RedisNode:
                           port=cluster_port(host), host=host)
 
 
-def command(node: RedisNode, *args):
-    client = node.client()
-    try:
-        return client.execute_command(*args)
-    finally:
-        client.close()
-
-
 def myid(node: RedisNode) -> str:
     return command(node, 'CLUSTER', 'MYID')
 
@@ -75,14 +67,6 @@ def settled(nodes: list[RedisNode], assigned: int) -> bool:
     return len(epochs) == 1
 
 
-def linked(replica: RedisNode) -> bool:
-    client = replica.client()
-    try:
-        return client.info('replication').get('master_link_status') == 'up'
-    finally:
-        client.close()
-
-
 def form(nodes: list[RedisNode], masters: int, replica_of: dict[int, int] | None = None,
          slots: list[tuple[int, int]] | None = None) -> None:
     """A cluster made by hand: distinct config epochs, slots, MEET, REPLICATE; returns once all agree."""
@@ -98,7 +82,7 @@ def form(nodes: list[RedisNode], masters: int, replica_of: dict[int, int] | None
     for replica, master in replica_of.items():
         command(nodes[replica], 'CLUSTER', 'REPLICATE', myid(nodes[master]))
     for replica in replica_of:
-        wait_for(lambda node=nodes[replica]: linked(node), 'the replica link of %s' % nodes[replica].address,
+        wait_for(lambda node=nodes[replica]: link_up(node), 'the replica link of %s' % nodes[replica].address,
                  SETTLE_TIMEOUT)
     replica_ids = {myid(nodes[replica]) for replica in replica_of}
     wait_for(lambda: all(replica_ids <= {line[0] for line in known(node) if 'slave' in line[2]} for node in nodes),

@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import SLOT_COUNT, split_slots
 from ansible_collections.redisops.sentinel.plugins.modules import cluster_create, cluster_info, cluster_wait
 
-from conftest import REDIS_SERVER, NodeFactory, RedisNode, TlsFiles, TlsNode, wait_for
+from conftest import REDIS_SERVER, NodeFactory, RedisNode, TlsFiles, TlsNode, command, wait_for
 
 CLUSTER_CONFIG = ('cluster-enabled yes', 'cluster-node-timeout 3000')
 SETTLE_TIMEOUT = 30
@@ -34,14 +34,6 @@ def cluster_port() -> int:
 
 def start(factory: NodeFactory, count: int) -> list[RedisNode]:
     return [factory.server(*CLUSTER_CONFIG, port=cluster_port()) for dummy in range(count)]
-
-
-def command(node: RedisNode, *args):
-    client = node.client()
-    try:
-        return client.execute_command(*args)
-    finally:
-        client.close()
 
 
 def myid(node: RedisNode) -> str:

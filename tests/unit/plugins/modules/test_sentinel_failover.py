@@ -21,7 +21,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.switchover impor
 )
 from ansible_collections.redisops.sentinel.plugins.modules import sentinel_failover
 
-from conftest import MASTER_NAME, NodeFactory, RedisNode, link_up, sentinel_sees, wait_for
+from conftest import MASTER_NAME, NodeFactory, RedisNode, command, link_up, sentinel_sees, wait_for
 
 KEYS = 500
 
@@ -70,14 +70,6 @@ class Group:
         """SENTINEL DEBUG INFO-PERIOD of the first Sentinel, the one the module may speed up."""
         reply = command(self.sentinels[0], 'SENTINEL', 'DEBUG')
         return int(reply[reply.index('INFO-PERIOD') + 1])
-
-
-def command(node: RedisNode, *args):
-    client = node.client()
-    try:
-        return client.execute_command(*args)
-    finally:
-        client.close()
 
 
 @pytest.fixture(scope='module')
