@@ -248,6 +248,8 @@ class NodeView:
     nodes: list[ClusterNode]
     master_link_status: str | None = None
     keys: int = 0
+    # INFO replication: the replication id and offset of the node's data set, a replica's master address.
+    replication: dict[str, Any] = field(default_factory=dict)
 
     @property
     def myself(self) -> ClusterNode:
@@ -302,7 +304,8 @@ def observe(client: Any, address: Address) -> NodeView:
     nodes = parse_nodes(client.execute_command('CLUSTER', 'NODES'))
     replication = client.info('replication')
     link = replication.get('master_link_status') if replication.get('role') == 'slave' else None
-    return NodeView(address=address, info=info, nodes=nodes, master_link_status=link, keys=int(client.dbsize()))
+    return NodeView(address=address, info=info, nodes=nodes, master_link_status=link, keys=int(client.dbsize()),
+                    replication=replication)
 
 
 def read_shards(client: Any, nodes: Iterable[ClusterNode], errors: tuple) -> list[Shard]:

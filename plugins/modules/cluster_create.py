@@ -27,9 +27,17 @@ description:
     before any node joins. This is a lost node that O(nodes) no longer lists (its replica took over), or the
     old id of a wiped node that answers afresh at an address of O(nodes) (it then joins like any new node).
     A lost node counts as leaving (O(max_leaving)); a wiped node's old id does not.
-  - Refuses, before any change, when such a node still serves slots (its replicas, if any answer, have not
-    taken over, and the message says how to make one take over; without one, bring the node
-    back, or remove it knowingly by hand), or when a member still replicates it.
+  - A wiped master, whose host came back empty at its address before a replica took over, keeps serving its
+    slots under its old id, which the others flag C(noaddr) and never C(fail), so no replica takes over by
+    itself. When a replica of it answers and still holds its data set (it did not sync from the new node at
+    that address), the replica with the largest C(master_repl_offset) takes over (C(CLUSTER FAILOVER
+    TAKEOVER)); the module waits until every member sees it as the master of those slots, then forgets the old
+    id and joins the wiped node like any new node. Several wiped masters are each taken over so, when every
+    one of them has such a replica. See RV(takeovers).
+  - Refuses, before any change, when such a node still serves slots otherwise - a master flagged C(fail) whose
+    replicas have not taken over yet (the cluster does that itself), a wiped master whose replicas all synced
+    from the new node at its address (they hold none of its keys), a master without an answering replica
+    (bring the node back, or remove it knowingly by hand) - or when a member still replicates it.
   - Members of the cluster that are not in O(nodes) are reported in RV(leaving). With O(max_leaving) set, the
     module refuses, before any change, when more of them than that would leave, when fewer than three masters
     would stay, or when O(nodes) is too short for the staying masters and their O(replicas).
@@ -96,7 +104,8 @@ options:
     default: -1
   timeout:
     description:
-      - Seconds to wait for each new replica to know its master before it is assigned.
+      - Seconds to wait for each new replica to know its master before it is assigned, and for every member to
+        see a takeover.
       - Must not be negative.
     type: float
     default: 60
@@ -127,7 +136,8 @@ EXAMPLES = r"""
 RETURN = r"""
 action:
   description:
-    - V(create), V(join) (new nodes join an existing cluster, after the departed members are forgotten),
+    - V(create), V(join) (new nodes join an existing cluster, after the departed members are forgotten and
+      any takeover, see RV(takeovers)),
       V(forget) (departed members are forgotten, no node joins) or V(none) (also when members are to leave,
       which the module does not remove).
     - V(unknown) in check mode when a node cannot be queried (not installed or started yet).
@@ -166,6 +176,14 @@ forgotten:
   type: list
   elements: dict
   sample: [{"id": "e81004682e60...", "address": "10.0.0.15:6379", "role": "master", "reason": "lost"}]
+takeovers:
+  description:
+    - The replicas that took over (or would take over, in check mode) the slots of a wiped master, each with
+      its address, the departed master's old id and its slots.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"replica": "10.0.0.12:6380", "id": "e81004682e60...", "slots": ["0-5460"], "slot_count": 5461}]
 leaving:
   description: The members of the cluster that are not in O(nodes).
   returned: always
@@ -178,12 +196,16 @@ msg:
   type: str
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redisops.sentinel.plugins.module_utils.address import Address, parse_address_list
+from ansible_collections.redisops.sentinel.plugins.module_utils.address import (
+    Address,
+    AddressMatcher,
+    parse_address_list,
+)
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     REDIS_PORT,
     RETRYABLE_ERRORS,
@@ -225,6 +247,24 @@ class Unobserved(Refusal):
     """A node could not be queried: no decision is possible (in check mode, not a failure)."""
 
 
+@dataclass(frozen=True)
+class Takeover:
+    """A replica that takes over the slots of its departed master (CLUSTER FAILOVER TAKEOVER)."""
+    replica: Address
+    replica_id: str
+    old: ClusterNode
+    # The replica's replication id before: once it is a master, its master_replid2 must be this one (its data
+    # set is still the departed master's, not one it synced from the node that answers at that address now).
+    replid: str
+
+    def step(self) -> str:
+        return 'take over: %s replaces %s for %d slots' % (self.replica, self.old.node_id, self.old.slot_count)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(replica=str(self.replica), id=self.old.node_id, slots=format_ranges(self.old.slots),
+                    slot_count=self.old.slot_count)
+
+
 @dataclass
 class Plan:
     action: str = 'none'
@@ -234,9 +274,12 @@ class Plan:
     leaving: list[str] = field(default_factory=list)
     # Departed members every node forgets, each with why: lost (not in nodes) or replaced (a new node answers).
     forgotten: list[tuple[ClusterNode, str]] = field(default_factory=list)
+    # Replicas that take over the slots of a wiped master first (its old id noaddr, never flagged failed).
+    takeovers: list[Takeover] = field(default_factory=list)
 
     def steps(self) -> list[str]:
-        steps = ['every node forgets %s (%s, %s, %s)'
+        steps = [takeover.step() for takeover in self.takeovers]
+        steps += ['every node forgets %s (%s, %s, %s)'
                  % (node.node_id, node.label(), ', '.join(node.unusable), FORGET_REASONS[reason])
                  for node, reason in self.forgotten]
         steps += ['%s becomes a master of slots %s' % (address, format_ranges([slots])[0])
@@ -316,9 +359,16 @@ def join_plan(views: list[NodeView], members: list[NodeView], wanted: Wanted) ->
 
     A master without slots is no refusal: it is a new master that an interrupted run did not give slots yet.
     """
+    departed = departed_nodes(members)
+    takeovers = plan_takeovers(views, members, departed)
+    if takeovers:
+        # Decided on the cluster as it will be once the replicas took over: whatever else would refuse then
+        # refuses now, before any change.
+        plan = join_plan(views, [after_takeovers(view, takeovers) for view in members], wanted)
+        plan.takeovers = takeovers
+        return plan
     fresh = [view.address for view in views if view.fresh]
     expected = Layout(wanted.nodes)
-    departed = departed_nodes(members)
     problems = departed_problems(members, departed)
     if problems:
         raise Refusal('Nothing changed: %s.' % '; '.join(problems))
@@ -357,40 +407,94 @@ def forget_reason(node: ClusterNode, expected: Layout, joining: bool) -> str:
     return 'replaced' if expected.expects(node) or (node.address is None and joining) else 'lost'
 
 
+def plan_takeovers(views: list[NodeView], members: list[NodeView], departed: list[ClusterNode]) -> list[Takeover]:
+    """A takeover for each departed master whose address a new node took (noaddr: its host wiped and answering
+    afresh) and that still serves slots, by the replica that still holds its data set with the largest
+    master_repl_offset. Such a master is never flagged failed, so no replica takes over by itself; its old id
+    can never come back (its address answers with another id)."""
+    takeovers = []
+    for node in departed:
+        if 'noaddr' not in node.flags or not node.slots:
+            continue
+        intact = [view for view in followers(members, node) if not resynced(view, views)]
+        if intact:
+            chosen = max(intact, key=lambda view: (int(view.replication.get('master_repl_offset', 0)),
+                                                   str(view.address)))
+            takeovers.append(Takeover(chosen.address, chosen.myself.node_id, node,
+                                      str(chosen.replication.get('master_replid', ''))))
+    return takeovers
+
+
+def followers(members: list[NodeView], node: ClusterNode) -> list[NodeView]:
+    """The members that answer and replicate ``node``, as they see themselves."""
+    return [view for view in members if view.myself.master_id == node.node_id]
+
+
+def resynced(replica: NodeView, views: list[NodeView]) -> bool:
+    """Whether a replica of a departed master replaced its data set by the one of whatever answers at its
+    master's address now: its link is up (the departed master answers nowhere), or it shares the replication
+    id of the node observed there (a sync completed, then the link dropped)."""
+    if replica.master_link_status == 'up':
+        return True
+    host, port = str(replica.replication.get('master_host', '')), int(replica.replication.get('master_port', 0))
+    replid = replica.replication.get('master_replid')
+    return any(AddressMatcher(view.address).matches(host, port) and view.replication.get('master_replid') == replid
+               for view in views if host)
+
+
+def after_takeovers(view: NodeView, takeovers: list[Takeover]) -> NodeView:
+    """``view`` as it will be once each replica took over: a master of the departed master's slots, the departed
+    master without slots, its other replicas replicating the new master (their link up again)."""
+    by_old = {takeover.old.node_id: takeover for takeover in takeovers}
+    by_new = {takeover.replica_id: takeover for takeover in takeovers}
+    nodes = []
+    for node in view.nodes:
+        if node.node_id in by_old:
+            node = replace(node, slots=())
+        elif node.node_id in by_new:
+            node = replace(node, flags=(node.flags - {'slave'}) | {'master'}, master_id=None,
+                           slots=by_new[node.node_id].old.slots)
+        elif node.master_id in by_old:
+            node = replace(node, master_id=by_old[node.master_id].replica_id)
+        nodes.append(node)
+    me = view.myself
+    link = None if me.node_id in by_new else 'up' if me.master_id in by_old else view.master_link_status
+    return replace(view, nodes=nodes, master_link_status=link)
+
+
 def departed_problems(members: list[NodeView], departed: list[ClusterNode]) -> list[str]:
     """Why a departed node must not be forgotten: it serves slots, or members still replicate it."""
     problems = []
     for node in departed:
         name = '%s (id %s, %s)' % (node.label(), node.node_id, ', '.join(node.unusable))
-        followers = sorted({str(view.address) for view in members for item in view.nodes
-                            if item.myself and item.master_id == node.node_id})
-        if node.slots and followers:
-            problems.append(takeover_problem(name, node, followers))
+        replicas = followers(members, node)
+        names = sorted(str(view.address) for view in replicas)
+        if node.slots and replicas and 'noaddr' in node.flags:
+            problems.append(resynced_problem(name, node, names))
+        elif node.slots and replicas:
+            problems.append('%s still serves %d slot(s) (%s), and its replica(s) %s have not taken over yet: run '
+                            'again once one has (cluster-node-timeout), or make one take over with CLUSTER '
+                            'FAILOVER TAKEOVER' % (name, node.slot_count, describe_ranges(node.slots), ', '.join(names)))
         elif node.slots:
             problems.append('%s still serves %d slot(s) (%s): no replica took over, and their keys are on that '
                             'node alone. Bring the node back with its data directory and run again; or, accepting '
                             'that the keys of these slots are lost, forget it and assign its slots by hand '
                             '(docs/cluster-operations.md, a lost master that still serves slots)'
                             % (name, node.slot_count, describe_ranges(node.slots)))
-        elif followers:
+        elif replicas:
             problems.append('%s is replicated by %s: make them replicate another master first (CLUSTER REPLICATE)'
-                            % (name, ', '.join(followers)))
+                            % (name, ', '.join(names)))
     return problems
 
 
-def takeover_problem(name: str, node: ClusterNode, followers: list[str]) -> str:
-    """A departed master with slots whose replicas answer: they hold its keys, one of them must take over.
-    A master whose address a new node took (noaddr: its host wiped and answering afresh) is never flagged
-    failed, so no replica takes over by itself."""
-    served = '%s still serves %d slot(s) (%s), and its replica(s) %s' % (
-        name, node.slot_count, describe_ranges(node.slots), ', '.join(followers))
-    if 'noaddr' in node.unusable:
-        return ('%s will not take over by themselves: a new node answers at its address, and the cluster never '
-                'flags such a master failed. Their keys are safe: run CLUSTER FAILOVER TAKEOVER on the replica with '
-                'the largest master_repl_offset, then run again (docs/cluster-operations.md, a wiped master)'
-                % served)
-    return ('%s have not taken over yet: run again once one has (cluster-node-timeout), or make one take over '
-            'with CLUSTER FAILOVER TAKEOVER' % served)
+def resynced_problem(name: str, node: ClusterNode, replicas: list[str]) -> str:
+    """A wiped master (noaddr) whose every answering replica synced from the new node at its address: they hold
+    that node's data set now, not the keys of the departed master's slots."""
+    return ('%s still serves %d slot(s) (%s), and its replica(s) %s synced from the new node that answers at its '
+            'address: they no longer hold the keys of these slots, which are lost with the wiped disk. Taking over '
+            'would serve these slots empty: if that is accepted, forget it and assign its slots by hand '
+            '(docs/cluster-operations.md, a wiped master)' % (name, node.slot_count, describe_ranges(node.slots),
+                                                              ', '.join(replicas)))
 
 
 def replica_counts(reference: NodeView, leaving: set[str]) -> dict[Address, int]:
@@ -455,6 +559,32 @@ class Executor:
         if not outcome.ready:
             raise Refusal('The departed nodes are still known after %ss: %s.' % (outcome.elapsed, '; '.join(listing)))
         self.done += ['every node forgot %s (%s)' % (node.node_id, node.label()) for node in departed]
+
+    def take_over(self, takeovers: list[Takeover], peers: list[Address]) -> None:
+        """CLUSTER FAILOVER TAKEOVER on each chosen replica, then poll until every peer sees it as the master of
+        the departed master's slots and no node replicates the departed master any more."""
+        for takeover in takeovers:
+            self.command(takeover.replica, 'CLUSTER', 'FAILOVER', 'TAKEOVER')
+            replication = self.observer.client(takeover.replica).info('replication')
+            if replication.get('master_replid2') != takeover.replid:
+                raise Refusal('%s took over the slots of %s, but it had synced from the new node at that address '
+                              'in the meantime: the keys of slots %s are lost.'
+                              % (takeover.replica, takeover.old.node_id, describe_ranges(takeover.old.slots)))
+            self.done.append(takeover.step().replace('take over:', 'took over:'))
+        pending: list[str] = []
+
+        def check() -> tuple[bool, dict[str, Any]]:
+            pending.clear()
+            for address in peers:
+                view = self.observer.observe(address)
+                pending.extend('%s: %s' % (address, reason) for reason in (
+                    takeover_pending(view, takeovers) if isinstance(view, NodeView) else [view]))
+            return not pending, {}
+
+        outcome = poll_until(check, self.params['timeout'], self.params['poll_interval'], ())
+        if not outcome.ready:
+            raise Refusal('The nodes do not agree on the takeover after %ss: %s.' % (outcome.elapsed,
+                                                                                    '; '.join(pending)))
 
     def meet(self, address: Address, peer: Address) -> None:
         bus_port = self.views[peer].myself.bus_port if peer in self.views else peer.port + 10000
@@ -526,6 +656,24 @@ class Executor:
                           '(cluster_wait diagnoses it).' % (address, what % node_id, outcome.elapsed))
 
 
+def takeover_pending(view: NodeView, takeovers: list[Takeover]) -> list[str]:
+    """Where ``view`` does not show the takeovers done yet (empty: it does)."""
+    known = view.by_id()
+    reasons = []
+    for takeover in takeovers:
+        new, old = known.get(takeover.replica_id), known.get(takeover.old.node_id)
+        wanted = {slot for start, end in takeover.old.slots for slot in range(start, end + 1)}
+        if new is None or new.role != 'master' or not wanted <= {slot for start, end in new.slots
+                                                                 for slot in range(start, end + 1)}:
+            reasons.append('does not see %s as the master of slots %s yet' % (takeover.replica,
+                                                                             describe_ranges(takeover.old.slots)))
+        if old is not None and old.slots:
+            reasons.append('sees %s still serving %d slot(s)' % (takeover.old.node_id, old.slot_count))
+        reasons += ['sees %s still replicating %s' % (node.label(), takeover.old.node_id)
+                    for node in view.nodes if node.master_id == takeover.old.node_id]
+    return reasons
+
+
 def observe_nodes(observer: Observer, nodes: list[Address]) -> dict[Address, NodeView]:
     observations = observer.observe_all(nodes)
     errors = ['%s: %s' % (address, view) for address, view in observations.items() if isinstance(view, str)]
@@ -544,11 +692,24 @@ def answering_peers(views: list[NodeView]) -> list[Address]:
 
 def result_of(plan: Plan, steps: list[str], msg: str) -> dict[str, Any]:
     return dict(changed=plan.action != 'none', action=plan.action, plan=steps,
+                takeovers=[takeover.as_dict() for takeover in plan.takeovers],
                 forgotten=[dict(id=node.node_id, address=str(node.address) if node.address else '', role=node.role,
                                 reason=reason) for node, reason in plan.forgotten],
                 masters=[dict(address=str(address), slots=format_ranges([slots])[0]) for address, slots in plan.masters],
                 replicas={str(node): str(master) for node, master in plan.replicas.items()},
                 new_masters=[str(address) for address in plan.new_masters], leaving=plan.leaving, msg=msg)
+
+
+def take_over(executor: Executor, plan: Plan, observe_all: Callable[[], dict[Address, NodeView]],
+              wanted: Wanted) -> tuple[Plan, list[str]]:
+    """Carry out the takeovers, then decide the rest (forget the old ids, join the nodes) on the nodes as they are
+    now: the same plan as the one made before unless the cluster changed meanwhile."""
+    members = [view for view in executor.views.values() if not view.fresh]
+    executor.take_over(plan.takeovers, answering_peers(members))
+    executor.views = observe_all()
+    rest = decide(list(executor.views.values()), wanted)
+    rest.takeovers = plan.takeovers
+    return rest, rest.steps()
 
 
 def fail(module, plan: Plan, executor: Executor | None, reason: str) -> None:
@@ -574,7 +735,8 @@ def main() -> None:
     executor = None
     try:
         views = observe_nodes(observer, nodes)
-        plan = decide(list(views.values()), Wanted(nodes, params['replicas'], new_masters, params['max_leaving']))
+        wanted = Wanted(nodes, params['replicas'], new_masters, params['max_leaving'])
+        plan = decide(list(views.values()), wanted)
         steps = plan.steps()
         if module.check_mode or plan.action == 'none':
             module.exit_json(**result_of(plan, steps, 'Plan: %s.' % '; '.join(steps) if steps else
@@ -583,9 +745,12 @@ def main() -> None:
         if plan.action == 'create':
             executor.create(plan, introducer)
         else:
+            if plan.takeovers:
+                plan, steps = take_over(executor, plan, lambda: observe_nodes(observer, nodes), wanted)
+            current = list(executor.views.values())
             if plan.forgotten:
-                executor.forget([node for node, _reason in plan.forgotten], answering_peers(list(views.values())))
-            executor.join(plan, reference_view(list(views.values())).address)
+                executor.forget([node for node, _reason in plan.forgotten], answering_peers(current))
+            executor.join(plan, reference_view(current).address)
     except Unobserved as exc:
         if not module.check_mode:
             fail(module, plan, executor, str(exc))

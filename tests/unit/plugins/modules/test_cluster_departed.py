@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 """cluster_create and departed members: a lost host that the nodes no longer list is forgotten by every node
 (it counts as leaving), a wiped host that answers afresh at its address rejoins once its old id is forgotten,
-and a departed node that still serves slots is refused. First the decision on views as Redis 7.0 writes them,
-then against real cluster-enabled redis-server processes (kill -9, a node restarted empty on its port)."""
+and a departed node that still serves slots is refused (test_cluster_takeover.py: a wiped master's replica that
+still holds its keys takes over). First the decision on views as Redis 7.0 writes them, then against real
+cluster-enabled redis-server processes (kill -9, a node restarted empty on its port)."""
 from __future__ import annotations
 
 import pytest
@@ -87,14 +88,15 @@ def test_a_departed_master_that_still_serves_slots_is_refused():
         assert 'CLUSTER FAILOVER TAKEOVER' in message and 'Bring the node back' not in message
 
 
-def test_a_wiped_master_with_a_replica_names_the_takeover():
-    # Its host wiped and answering afresh: the old id lost its address (noaddr) and is never flagged failed.
+def test_a_wiped_master_whose_replica_synced_from_the_new_node_is_refused():
+    # Its host wiped and answering afresh: the old id lost its address (noaddr) and is never flagged failed; its
+    # replica's link is up, to the new node at that address: it holds that node's empty data set now.
     layout = dict(AFTER_FAILOVER, a=(7000, 'master,noaddr', None, '0-5460'), d=(7003, 'slave', 'a', ''))
     with pytest.raises(Refusal) as refused:
         decide(views(layout, fresh=(7000,)), wanted(range(7000, 7006)))
     message = str(refused.value)
-    assert 'its replica(s) 127.0.0.1:7003 will not take over by themselves' in message, message
-    assert 'run CLUSTER FAILOVER TAKEOVER on the replica with the largest master_repl_offset' in message
+    assert 'its replica(s) 127.0.0.1:7003 synced from the new node that answers at its address' in message, message
+    assert 'TAKEOVER' not in message
 
 
 # Against real processes.
