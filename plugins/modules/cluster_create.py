@@ -562,15 +562,16 @@ class Executor:
 
     def take_over(self, takeovers: list[Takeover], peers: list[Address]) -> None:
         """CLUSTER FAILOVER TAKEOVER on each chosen replica, then poll until every peer sees it as the master of
-        the departed master's slots and no node replicates the departed master any more."""
+        the departed master's slots, no node replicates the departed master any more, and the link of each
+        replica of the new master is up (its other replicas follow it and sync)."""
         for takeover in takeovers:
             self.command(takeover.replica, 'CLUSTER', 'FAILOVER', 'TAKEOVER')
+            self.done.append(takeover.step().replace('take over:', 'took over:'))
             replication = self.observer.client(takeover.replica).info('replication')
             if replication.get('master_replid2') != takeover.replid:
                 raise Refusal('%s took over the slots of %s, but it had synced from the new node at that address '
                               'in the meantime: the keys of slots %s are lost.'
                               % (takeover.replica, takeover.old.node_id, describe_ranges(takeover.old.slots)))
-            self.done.append(takeover.step().replace('take over:', 'took over:'))
         pending: list[str] = []
 
         def check() -> tuple[bool, dict[str, Any]]:
@@ -671,6 +672,8 @@ def takeover_pending(view: NodeView, takeovers: list[Takeover]) -> list[str]:
             reasons.append('sees %s still serving %d slot(s)' % (takeover.old.node_id, old.slot_count))
         reasons += ['sees %s still replicating %s' % (node.label(), takeover.old.node_id)
                     for node in view.nodes if node.master_id == takeover.old.node_id]
+        if view.myself.master_id == takeover.replica_id and view.master_link_status != 'up':
+            reasons.append('replicates %s, its link is %s' % (takeover.replica, view.master_link_status))
     return reasons
 
 

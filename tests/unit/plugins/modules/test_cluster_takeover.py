@@ -97,8 +97,8 @@ def restart_empty(factory: NodeFactory, node: RedisNode, sync_delay: int) -> Red
     return fresh.wait_ready()
 
 
-def fill(master: RedisNode, count: int) -> dict[str, str]:
-    """``count`` keys in the master's slots, acknowledged by its replica (WAIT)."""
+def fill(master: RedisNode, count: int, replicas: int) -> dict[str, str]:
+    """``count`` keys in the master's slots, acknowledged by its ``replicas`` replicas (WAIT)."""
     client = master.client()
     try:
         myself = next(node for node in parse_nodes(command(master, 'CLUSTER', 'NODES')) if node.myself)
@@ -111,7 +111,7 @@ def fill(master: RedisNode, count: int) -> dict[str, str]:
             if client.execute_command('CLUSTER', 'KEYSLOT', key) in owned:
                 client.set(key, 'value %d' % index)
                 keys[key] = 'value %d' % index
-        assert client.execute_command('WAIT', 1, 5000) == 1
+        assert client.execute_command('WAIT', replicas, 5000) == replicas
         return keys
     finally:
         client.close()
@@ -125,28 +125,30 @@ def replication(node: RedisNode) -> dict:
         client.close()
 
 
-@pytest.fixture
-def wiped(nodes: NodeFactory) -> tuple[list[RedisNode], str, dict[str, str]]:
-    """Six nodes, 0-2 masters with a replica each (3 of 0); keys in the slots of 0, which is then killed (its
-    host wiped). Returns the nodes, the old id of 0 and the keys."""
-    before = start(nodes, 6)
-    form(before, 3, {3: 0, 4: 1, 5: 2})
-    keys = fill(before[0], 300)
+def wipe(factory: NodeFactory, replicas: int) -> tuple[list[RedisNode], str, dict[str, str]]:
+    """Nodes 0-2 masters, 3 and (with two ``replicas``) 6 replicas of 0, 4 of 1, 5 of 2; keys in the slots of 0,
+    which is then killed (its host wiped). Returns the nodes, the old id of 0 and the keys."""
+    before = start(factory, 5 + replicas)
+    form(before, 3, {3: 0, 4: 1, 5: 2, **({6: 0} if replicas == 2 else {})})
+    keys = fill(before[0], 300, replicas)
     old_id = myid(before[0])
     kill(before[0])
     return before, old_id, keys
 
 
-def test_a_wiped_masters_replica_takes_over_and_the_node_rejoins(run_module, nodes, wiped):
-    before, old_id, keys = wiped
+@pytest.mark.parametrize('replicas', [1, 2])
+def test_a_wiped_masters_replica_takes_over_and_the_node_rejoins(run_module, nodes, replicas):
+    before, old_id, keys = wipe(nodes, replicas)
     fresh = restart_empty(nodes, before[0], SYNC_DELAY)
     members = [fresh] + before[1:]
-    replica = before[3]
+    followers = [before[3]] + before[6:]
     wait_for(lambda: all(departed(node, old_id) for node in before[1:]), 'the old id to be flagged noaddr',
              SETTLE_TIMEOUT)
-    # The replica reconnected to the new node at the address and waits for its (empty) data set.
-    wait_for(lambda: replication(fresh).get('connected_slaves') == 1, 'the replica to reconnect', SETTLE_TIMEOUT)
-    assert command(replica, 'DBSIZE') == len(keys)
+    # The replicas reconnected to the new node at the address and wait for its (empty) data set.
+    wait_for(lambda: replication(fresh).get('connected_slaves') == replicas, 'the replicas to reconnect',
+             SETTLE_TIMEOUT)
+    assert [command(node, 'DBSIZE') for node in followers] == [len(keys)] * replicas
+    replica = max(followers, key=lambda node: (replication(node)['master_repl_offset'], node.address))
 
     failed, planned = create(run_module, members, check_mode=True, max_leaving=0)
     assert not failed and planned['changed'], planned['msg']
@@ -157,7 +159,7 @@ def test_a_wiped_masters_replica_takes_over_and_the_node_rejoins(run_module, nod
 
     failed, done = create(run_module, members, max_leaving=0)
     assert not failed and done['changed'] and done['action'] == 'join', done['msg']
-    assert done['takeovers'] == planned['takeovers'] and done['replicas'] == {fresh.address: replica.address}
+    assert done['takeovers'] == planned['takeovers'] and list(done['replicas']) == [fresh.address]
     assert [(item['id'], item['reason']) for item in done['forgotten']] == [(old_id, 'replaced')]
     assert listed(members, old_id) == []
     failed, result = wait(run_module, members, replicas=1)
@@ -167,13 +169,19 @@ def test_a_wiped_masters_replica_takes_over_and_the_node_rejoins(run_module, nod
         assert {key: client.get(key) for key in keys} == keys
     finally:
         client.close()
-    assert command(fresh, 'DBSIZE') == len(keys), 'the wiped node did not sync the keys from its new master'
+    # The old master's other replica follows the new master, and so does the wiped node when it joined it (with
+    # one replica, the new master had none left): both synced the keys from it.
+    joined = done['replicas'][fresh.address] == replica.address
+    assert joined or replicas == 2
+    expected = [node for node in [fresh] + followers if node is not replica and (node is not fresh or joined)]
+    assert [node for node in [fresh] + followers if replication(node).get('master_port') == replica.port] == expected
+    assert all(command(node, 'DBSIZE') == len(keys) for node in expected)
     failed, again = create(run_module, members, max_leaving=0)
     assert not failed and not again['changed'] and again['takeovers'] == [], again['msg']
 
 
-def test_a_replica_that_synced_from_the_wiped_node_is_refused(run_module, nodes, wiped):
-    before, old_id, _keys = wiped
+def test_a_replica_that_synced_from_the_wiped_node_is_refused(run_module, nodes):
+    before, old_id, _keys = wipe(nodes, 1)
     fresh = nodes.server(*CLUSTER_CONFIG, port=before[0].port)
     members = [fresh] + before[1:]
     replica = before[3]
