@@ -280,8 +280,8 @@ class Plan:
     def steps(self) -> list[str]:
         steps = [takeover.step() for takeover in self.takeovers]
         steps += ['every node forgets %s (%s, %s, %s)'
-                 % (node.node_id, node.label(), ', '.join(node.unusable), FORGET_REASONS[reason])
-                 for node, reason in self.forgotten]
+                  % (node.node_id, node.label(), ', '.join(node.unusable), FORGET_REASONS[reason])
+                  for node, reason in self.forgotten]
         steps += ['%s becomes a master of slots %s' % (address, format_ranges([slots])[0])
                   for address, slots in self.masters]
         if self.action == 'create':
@@ -584,8 +584,8 @@ class Executor:
 
         outcome = poll_until(check, self.params['timeout'], self.params['poll_interval'], ())
         if not outcome.ready:
-            raise Refusal('The nodes do not agree on the takeover after %ss: %s.' % (outcome.elapsed,
-                                                                                    '; '.join(pending)))
+            raise Refusal('The nodes do not agree on the takeover after %ss: %s.'
+                          % (outcome.elapsed, '; '.join(pending)))
 
     def meet(self, address: Address, peer: Address) -> None:
         bus_port = self.views[peer].myself.bus_port if peer in self.views else peer.port + 10000
@@ -664,10 +664,10 @@ def takeover_pending(view: NodeView, takeovers: list[Takeover]) -> list[str]:
     for takeover in takeovers:
         new, old = known.get(takeover.replica_id), known.get(takeover.old.node_id)
         wanted = {slot for start, end in takeover.old.slots for slot in range(start, end + 1)}
-        if new is None or new.role != 'master' or not wanted <= {slot for start, end in new.slots
-                                                                 for slot in range(start, end + 1)}:
-            reasons.append('does not see %s as the master of slots %s yet' % (takeover.replica,
-                                                                             describe_ranges(takeover.old.slots)))
+        served = {slot for start, end in new.slots for slot in range(start, end + 1)} if new else set()
+        if new is None or new.role != 'master' or not wanted <= served:
+            reasons.append('does not see %s as the master of slots %s yet'
+                           % (takeover.replica, describe_ranges(takeover.old.slots)))
         if old is not None and old.slots:
             reasons.append('sees %s still serving %d slot(s)' % (takeover.old.node_id, old.slot_count))
         reasons += ['sees %s still replicating %s' % (node.label(), takeover.old.node_id)
