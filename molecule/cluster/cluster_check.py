@@ -3,7 +3,7 @@
 """Write one key into the slots of every master, directly to that master (a MOVED reply fails the check),
 wait until a replica acknowledges it (WAIT 1), and read it back from that replica (READONLY).
 
-Usage: REDIS_PASSWORD=... cluster_check.py HOST:PORT. Prints one JSON line per master.
+Usage: [REDIS_USER=...] REDIS_PASSWORD=... [REDIS_TLS_DIR=...] cluster_check.py HOST:PORT. Prints one JSON line per master.
 """
 
 import json
@@ -30,9 +30,19 @@ def key_slot(key: str) -> int:
     return crc16(key.encode()) % SLOTS
 
 
+def login() -> dict:
+    """The login from the environment: REDIS_USER, REDIS_PASSWORD, and REDIS_TLS_DIR (ca.crt, redis.crt and
+    redis.key in it) for TLS."""
+    settings = dict(username=os.environ.get('REDIS_USER') or None, password=os.environ.get('REDIS_PASSWORD') or None)
+    tls = os.environ.get('REDIS_TLS_DIR')
+    if tls:
+        settings.update(ssl=True, ssl_ca_certs=tls + '/ca.crt', ssl_certfile=tls + '/redis.crt',
+                        ssl_keyfile=tls + '/redis.key')
+    return settings
+
+
 def client(host: str, port: int) -> redis.Redis:
-    return redis.Redis(host=host, port=port, password=os.environ.get('REDIS_PASSWORD') or None,
-                       decode_responses=True, socket_timeout=5)
+    return redis.Redis(host=host, port=port, decode_responses=True, socket_timeout=5, **login())
 
 
 def main(seed: str) -> int:

@@ -18,7 +18,7 @@ appears, or at the deadline. It keeps its acknowledged keys in DIR/acked-PREFIX.
 of every DIR/acked-*.txt (earlier writers' too): none may be missing, and no error but MOVED and ASK may have
 reached the client.
 
-Usage: REDIS_PASSWORD=... cluster_writer.py VICTIM_HOST:PORT NODE_HOST:PORT ...
+Usage: [REDIS_USER=... REDIS_TLS_DIR=...] REDIS_PASSWORD=... cluster_writer.py VICTIM_HOST:PORT NODE_HOST:PORT ...
        REDIS_PASSWORD=... cluster_writer.py spread PREFIX DIR NODE_HOST:PORT ...
 Prints one JSON object; exit status 1 when a key was lost (or no other node took over, or another error came).
 """
@@ -33,7 +33,7 @@ from collections import Counter
 import redis
 from redis.exceptions import AskError, ClusterDownError, MovedError
 
-from cluster_check import key_slot  # noqa: E402 (shipped beside this script)
+from cluster_check import key_slot, login  # noqa: E402 (shipped beside this script)
 
 DEADLINE = 120.0
 MIN_AFTER = 20
@@ -46,7 +46,7 @@ WAIT_MS = 1000
 
 def client(address: str, timeout: float = 1) -> redis.Redis:
     host, _sep, port = address.rpartition(':')
-    return redis.Redis(host=host, port=int(port), password=os.environ.get('REDIS_PASSWORD') or None,
+    return redis.Redis(host=host, port=int(port), **login(),
                        decode_responses=True, socket_timeout=timeout, socket_connect_timeout=1)
 
 

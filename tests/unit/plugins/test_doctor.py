@@ -11,19 +11,11 @@ import pytest
 from ansible_collections.redisops.sentinel.plugins.module_utils import doctor as checks
 from ansible_collections.redisops.sentinel.plugins.modules import doctor
 
-from conftest import MASTER_NAME, NodeFactory, free_port, link_up, sentinel_sees, wait_for
+from conftest import MASTER_NAME, NodeFactory, command, free_port, link_up, sentinel_sees, wait_for
 
 # What the roles grant the Sentinel user (roles/redis/vars/main.yml, _redis_acl_users).
 ROLES_SENTINEL_RULES = checks.SENTINEL_RULES.split()
 MAXMEMORY = 'maxmemory 64mb'
-
-
-def command(node, *args):
-    client = node.client()
-    try:
-        return client.execute_command(*args)
-    finally:
-        client.close()
 
 
 def group(name: str = MASTER_NAME, **named) -> dict:

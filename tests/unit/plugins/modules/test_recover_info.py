@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ansible_collections.redisops.sentinel.plugins.modules import recover_info
 
-from conftest import MASTER_NAME, free_port, link_up, wait_for
+from conftest import MASTER_NAME, command, free_port, link_up, wait_for
 
 
 def offset(node) -> int:
@@ -21,14 +21,6 @@ def write(node, count: int, prefix: str) -> None:
     try:
         for index in range(count):
             client.set('%s:%d' % (prefix, index), 'x' * 20)
-    finally:
-        client.close()
-
-
-def command(node, *args):
-    client = node.client()
-    try:
-        return client.execute_command(*args)
     finally:
         client.close()
 
