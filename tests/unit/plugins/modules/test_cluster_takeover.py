@@ -195,3 +195,34 @@ def test_a_replica_that_synced_from_the_wiped_node_is_refused(run_module, nodes)
         in refused['msg'], refused['msg']
     assert replication(replica)['role'] == 'slave' and listed(before[1:], old_id) == addresses(before[1:])
     assert len(parse_nodes(command(fresh, 'CLUSTER', 'NODES'))) == 1
+
+
+def serves(node: RedisNode, node_id: str) -> bool:
+    return any(item.node_id == node_id and item.slots for item in parse_nodes(command(node, 'CLUSTER', 'NODES')))
+
+
+def test_a_run_interrupted_after_the_takeover_finishes_on_the_next_run(run_module, nodes):
+    before, old_id, keys = wipe(nodes, 1)
+    fresh = restart_empty(nodes, before[0], SYNC_DELAY)
+    members = [fresh] + before[1:]
+    replica = before[3]
+    wait_for(lambda: all(departed(node, old_id) for node in before[1:]), 'the old id to be flagged noaddr',
+             SETTLE_TIMEOUT)
+    wait_for(lambda: replication(fresh).get('connected_slaves') == 1, 'the replica to reconnect', SETTLE_TIMEOUT)
+    # The first step of the run that was interrupted.
+    command(replica, 'CLUSTER', 'FAILOVER', 'TAKEOVER')
+    wait_for(lambda: not any(serves(node, old_id) for node in before[1:]), 'every node to see the takeover',
+             SETTLE_TIMEOUT)
+    failed, done = create(run_module, members, max_leaving=0)
+    assert not failed and done['changed'] and done['takeovers'] == [], done['msg']
+    assert [(item['id'], item['reason']) for item in done['forgotten']] == [(old_id, 'replaced')]
+    assert done['replicas'] == {fresh.address: replica.address} and listed(members, old_id) == []
+    failed, result = wait(run_module, members, replicas=1)
+    assert not failed, result['msg']
+    client = replica.client()
+    try:
+        assert {key: client.get(key) for key in keys} == keys
+    finally:
+        client.close()
+    failed, again = create(run_module, members, max_leaving=0)
+    assert not failed and not again['changed'], again['msg']
