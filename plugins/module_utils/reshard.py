@@ -102,6 +102,12 @@ class Endpoint:
     client: Any
 
 
+def became_replica(exc: Exception) -> bool:
+    """Whether a node's answer says it is no master (any more): it takes the slot map from its master."""
+    text = str(exc)
+    return 'only with masters' in text or text.startswith('UNBLOCKED')
+
+
 class Migrator:
     """Moves slots between masters with MIGRATE, ``batch`` keys at a time, each move checked after."""
 
@@ -141,14 +147,16 @@ class Migrator:
         """Tell every master the slot's owner: the new owner first, so that it answers at once.
 
         A master that gave away its last slot turns itself into a replica of the node that took it
-        (Redis 7, cluster-allow-replica-migration): it refuses SETSLOT and learns the owner from its master.
+        (cluster-allow-replica-migration): it refuses SETSLOT and learns the owner from its master. In
+        Valkey 8, where SETSLOT waits until the node's replicas have it, the node can turn into a replica
+        while the command waits (it learned the new owner by gossip), which ends the wait with UNBLOCKED.
         """
         self.call(owner, 'CLUSTER', 'SETSLOT', slot, 'NODE', owner)
         for node_id in sorted(node_id for node_id in masters if node_id != owner):
             try:
                 self.call(node_id, 'CLUSTER', 'SETSLOT', slot, 'NODE', owner)
             except ResponseError as exc:
-                if 'only with masters' not in str(exc):
+                if not became_replica(exc):
                     raise
 
     def move(self, move: Move, masters: Iterable[str]) -> None:
