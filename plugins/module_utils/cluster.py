@@ -83,6 +83,11 @@ class ClusterNode:
     def slot_count(self) -> int:
         return sum(end - start + 1 for start, end in self.slots)
 
+    @property
+    def slot_numbers(self) -> set[int]:
+        """Every slot of the node's ranges."""
+        return {slot for start, end in self.slots for slot in range(start, end + 1)}
+
     def label(self) -> str:
         return str(self.address) if self.address else self.node_id[:12]
 

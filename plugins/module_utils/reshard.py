@@ -47,7 +47,7 @@ def owned_slots(nodes: Iterable[ClusterNode]) -> dict[str, list[int]]:
     owners: dict[str, list[int]] = {}
     for node in nodes:
         if node.role == 'master':
-            owners[node.node_id] = sorted(slot for start, end in node.slots for slot in range(start, end + 1))
+            owners[node.node_id] = sorted(node.slot_numbers)
     return owners
 
 

@@ -663,9 +663,7 @@ def takeover_pending(view: NodeView, takeovers: list[Takeover]) -> list[str]:
     reasons = []
     for takeover in takeovers:
         new, old = known.get(takeover.replica_id), known.get(takeover.old.node_id)
-        wanted = {slot for start, end in takeover.old.slots for slot in range(start, end + 1)}
-        served = {slot for start, end in new.slots for slot in range(start, end + 1)} if new else set()
-        if new is None or new.role != 'master' or not wanted <= served:
+        if new is None or new.role != 'master' or not takeover.old.slot_numbers <= new.slot_numbers:
             reasons.append('does not see %s as the master of slots %s yet'
                            % (takeover.replica, describe_ranges(takeover.old.slots)))
         if old is not None and old.slots:

@@ -136,6 +136,17 @@ def wipe(factory: NodeFactory, replicas: int) -> tuple[list[RedisNode], str, dic
     return before, old_id, keys
 
 
+def healthy_with_keys(run_module, members: list[RedisNode], master: RedisNode, keys: dict[str, str]) -> None:
+    """The cluster is healthy with a replica per master, and ``master`` serves every key written before."""
+    failed, result = wait(run_module, members, replicas=1)
+    assert not failed, result['msg']
+    client = master.client()
+    try:
+        assert {key: client.get(key) for key in keys} == keys
+    finally:
+        client.close()
+
+
 @pytest.mark.parametrize('replicas', [1, 2])
 def test_a_wiped_masters_replica_takes_over_and_the_node_rejoins(run_module, nodes, replicas):
     before, old_id, keys = wipe(nodes, replicas)
@@ -162,13 +173,7 @@ def test_a_wiped_masters_replica_takes_over_and_the_node_rejoins(run_module, nod
     assert done['takeovers'] == planned['takeovers'] and list(done['replicas']) == [fresh.address]
     assert [(item['id'], item['reason']) for item in done['forgotten']] == [(old_id, 'replaced')]
     assert listed(members, old_id) == []
-    failed, result = wait(run_module, members, replicas=1)
-    assert not failed, result['msg']
-    client = replica.client()
-    try:
-        assert {key: client.get(key) for key in keys} == keys
-    finally:
-        client.close()
+    healthy_with_keys(run_module, members, replica, keys)
     # The old master's other replica follows the new master, and so does the wiped node when it joined it (with
     # one replica, the new master had none left): both synced the keys from it.
     joined = done['replicas'][fresh.address] == replica.address
@@ -217,12 +222,6 @@ def test_a_run_interrupted_after_the_takeover_finishes_on_the_next_run(run_modul
     assert not failed and done['changed'] and done['takeovers'] == [], done['msg']
     assert [(item['id'], item['reason']) for item in done['forgotten']] == [(old_id, 'replaced')]
     assert done['replicas'] == {fresh.address: replica.address} and listed(members, old_id) == []
-    failed, result = wait(run_module, members, replicas=1)
-    assert not failed, result['msg']
-    client = replica.client()
-    try:
-        assert {key: client.get(key) for key in keys} == keys
-    finally:
-        client.close()
+    healthy_with_keys(run_module, members, replica, keys)
     failed, again = create(run_module, members, max_leaving=0)
     assert not failed and not again['changed'], again['msg']
