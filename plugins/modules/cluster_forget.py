@@ -47,7 +47,8 @@ options:
     required: true
   timeout:
     description:
-      - Seconds to wait until no remaining node lists a removed one.
+      - Seconds to wait until no remaining node lists a removed one. A removed node that answers and refuses
+        the reset is asked again until then, and then named in a warning.
       - Must be greater than 0.
     type: float
     default: 30.0
@@ -69,8 +70,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 removed:
-  description: The nodes removed (or to remove, in check mode), each with id, address, role, and whether it
-    answered and was reset.
+  description: The nodes removed (or to remove, in check mode), each with id, address, role, whether it
+    was reset, and when not, why (C(not_reset); a node that refused or did not answer also gives a warning).
   returned: always
   type: list
   elements: dict
@@ -95,6 +96,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     MAX_POLL_INTERVAL,
     REDIS_PORT,
     RETRYABLE_ERRORS,
+    ResponseError,
     connect,
     connection_argument_spec,
     connection_param_errors,
@@ -186,18 +188,21 @@ class Forgetter:
                 if item.node_id in known:
                     self.client(node).execute_command('CLUSTER', 'FORGET', item.node_id)
 
-    def reset(self, node: ClusterNode) -> bool:
-        """CLUSTER RESET HARD on a removed node that answers; False when it does not."""
+    def reset(self, node: ClusterNode) -> str | None:
+        """CLUSTER RESET HARD on a removed node; None when done, else why it was not reset."""
         if not node.host or 'fail' in node.flags:
-            return False
+            return 'not reachable (flags %s)' % ','.join(node.flags)
         try:
             client = self.client(node)
-            if client.execute_command('CLUSTER', 'MYID') != node.node_id:
-                return False
+            myid = client.execute_command('CLUSTER', 'MYID')
+            if myid != node.node_id:
+                return 'another node (id %s) answers at %s' % (myid, node.label())
             client.execute_command('CLUSTER', 'RESET', 'HARD')
-        except RETRYABLE_ERRORS:
-            return False
-        return True
+        except ResponseError as exc:
+            return 'refused: %s' % exc
+        except RETRYABLE_ERRORS as exc:
+            return 'did not answer: %s' % describe_error(exc)
+        return None
 
     def remembered(self, stay: list[ClusterNode], gone: list[ClusterNode]) -> list[str]:
         gone_ids = {node.node_id for node in gone}
@@ -211,6 +216,23 @@ class Forgetter:
     def close(self) -> None:
         for client in self.clients.values():
             client.close()
+
+
+def refused(removed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The removed nodes that answered and refused the reset (tried again until the timeout)."""
+    return [entry for entry in removed if entry.get('not_reset', '').startswith('refused')]
+
+
+def reset_removed(forgetter: Forgetter, removed: list[dict[str, Any]], gone: list[ClusterNode]) -> None:
+    """Reset each removed node not tried yet, or that refused the last time."""
+    for entry, node in zip(removed, gone):
+        if entry['reset'] or ('not_reset' in entry and not refused([entry])):
+            continue
+        why_not = forgetter.reset(node)
+        entry['reset'] = why_not is None
+        entry.pop('not_reset', None)
+        if why_not:
+            entry['not_reset'] = why_not
 
 
 def forget(module: AnsibleModule, forgetter: Forgetter, members: list[Address]) -> dict[str, Any]:
@@ -232,18 +254,24 @@ def forget(module: AnsibleModule, forgetter: Forgetter, members: list[Address]) 
     stay = [node for node in nodes if node not in gone]
     # Every node forgets them first: a node reset before would be told about them again meanwhile.
     forgetter.forget_everywhere(stay, gone)
-    for entry, node in zip(removed, gone):
-        entry['reset'] = forgetter.reset(node)
+    reset_removed(forgetter, removed, gone)
     deadline = time.monotonic() + module.params['timeout']
     while True:
         left = forgetter.remembered(stay, gone)
-        if not left:
+        if not left and not refused(removed):
             break
         if time.monotonic() > deadline:
-            raise ForgetError('Removed nodes are still known after %ss: %s.' % (module.params['timeout'], '; '.join(left)),
-                              changed=True)
+            if left:
+                raise ForgetError('Removed nodes are still known after %ss: %s.'
+                                  % (module.params['timeout'], '; '.join(left)), changed=True)
+            break
         forgetter.forget_everywhere(stay, gone)
         time.sleep(MAX_POLL_INTERVAL)
+        reset_removed(forgetter, removed, gone)
+    for entry in removed:
+        if entry.get('not_reset', '').startswith(('refused', 'did not answer')):
+            module.warn('%s was not reset, %s; it keeps its node table and gossip brings it back once the forget '
+                        'ban ends (60 s): reset it (CLUSTER RESET HARD) or stop it' % (entry['address'], entry['not_reset']))
     return dict(changed=True, removed=removed, msg='removed %s' % ', '.join(node.label() for node in gone))
 
 
