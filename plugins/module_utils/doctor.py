@@ -13,8 +13,8 @@ The data of a master group (``GroupData``):
   ``REPLICAS``, ``SENTINELS``), as ``SentinelView``.
 
 Host-local data (``HostData``: the server's start log, the unit's restart policy, the clock) is
-read on each host and judged by :func:`host_findings`; the clocks are compared by
-:func:`clock_findings` once every host has reported.
+read on each host, a Sentinel group's data node or a Redis Cluster node, and judged by
+:func:`host_findings`; the clocks are compared by :func:`clock_findings` once every host has reported.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.acl import SENTINEL_RULES
 from ansible_collections.redisops.sentinel.plugins.module_utils.address import (
@@ -77,6 +77,15 @@ KERNEL_WARNINGS = (
 )
 # systemd Restart= values that start the server again after it exits on its own.
 NO_RESTART = ('no', '')
+# A crashed cluster master's unit waits at least this many cluster-node-timeouts before it starts the
+# server again (the RestartSec= roles/redis/tasks/cluster_node.yml writes): the cluster flags the master
+# failed after one and promotes its replica in the next, so the node rejoins as that replica's replica.
+CLUSTER_RESTART_TIMEOUTS = 2
+# The units of a time span as systemctl show prints it (RestartUSec=100ms, 1min 30s, 1.500s).
+TIMESPAN_UNITS = {'us': 1e-6, 'ms': 1e-3, 's': 1.0, 'min': 60.0, 'h': 3600.0, 'd': 86400.0, 'w': 604800.0}
+TIMESPAN_PART = re.compile(r'(\d+(?:\.\d+)?)(us|ms|min|s|h|d|w)?$')
+# The start guard in an ExecStartPre= of systemctl show, and the settings file it is given.
+GUARD_COMMAND = re.compile(r'start_guard\.py(?:\s+([^\s;]+))?')
 
 
 @dataclass(frozen=True)
@@ -421,9 +430,15 @@ class HostData:
     server: str | None = None
     # CONFIG GET appendonly and save of the local server.
     persistence: Mapping[str, str] = field(default_factory=dict)
-    # systemd's Restart= of the server's unit ('' unknown) and whether the start guard runs before it.
+    # systemd's Restart= of the server's unit ('' unknown), its RestartSec= in seconds (None unknown) and
+    # whether the start guard runs before it; on a cluster node, whether the guard's settings name the
+    # cluster's peers (it then holds a node that would start empty while they count on it).
     restart: str = ''
+    restart_delay: float | None = None
     start_guard: bool = False
+    guard_asks_peers: bool = False
+    # cluster-node-timeout (ms) of a server in cluster mode; None: no cluster node.
+    cluster_node_timeout: int | None = None
     # The server's log since its last start (None: not read, ``log_error`` says why).
     start_log: str | None = None
     log_error: str | None = None
@@ -456,46 +471,117 @@ def gist(line: str) -> str:
     return text[:end + 1][:160]
 
 
-def parse_unit(show_output: str) -> tuple[str, bool]:
-    """Restart= and whether the start guard is an ExecStartPre, from ``systemctl show``."""
+def timespan_seconds(text: str) -> float | None:
+    """Seconds of a systemd time span as ``systemctl show`` prints it ('100ms', '1min 30s', '0'); None for
+    anything else ('infinity', '')."""
+    total = 0.0
+    parts = text.split()
+    for part in parts:
+        match = TIMESPAN_PART.match(part)
+        if match is None:
+            return None
+        total += float(match.group(1)) * TIMESPAN_UNITS[match.group(2) or 's']
+    return total if parts else None
+
+
+class Unit(NamedTuple):
+    """What ``systemctl show`` tells of the server's unit."""
+
+    restart: str
+    # RestartSec= in seconds (None: unknown).
+    restart_delay: float | None
+    start_guard: bool
+    # The settings file the start guard is given (None: no guard, or none named).
+    guard_settings: str | None
+
+
+def parse_unit(show_output: str) -> Unit:
+    """Restart=, RestartSec= and the start guard among the ExecStartPre=, from ``systemctl show``."""
     values: dict[str, list[str]] = {}
     for line in show_output.splitlines():
         key, sep, value = line.partition('=')
         if sep:
             values.setdefault(key.strip(), []).append(value)
-    restart = (values.get('Restart') or [''])[0].strip()
-    guard = any('start_guard' in value for value in values.get('ExecStartPre', []))
-    return restart, guard
+    guards = [match for match in (GUARD_COMMAND.search(value) for value in values.get('ExecStartPre', [])) if match]
+    return Unit(restart=(values.get('Restart') or [''])[0].strip(),
+                restart_delay=timespan_seconds((values.get('RestartUSec') or [''])[0]),
+                start_guard=bool(guards), guard_settings=guards[0].group(1) if guards else None)
+
+
+def cluster_node_timeout(config: Mapping[str, str]) -> int | None:
+    """cluster-node-timeout (ms) from ``CONFIG GET cluster-*`` of a server in cluster mode; None otherwise."""
+    if str(config.get('cluster-enabled', 'no')) != 'yes':
+        return None
+    return int(config.get('cluster-node-timeout', 15000))
 
 
 def persistence_findings(data: HostData) -> list[Finding]:
+    """A server without AOF that its unit restarts on its own: what a crashed master comes back with."""
     if data.server is None or not data.persistence:
         return []
-    aof = data.persistence.get('appendonly') == 'yes'
-    rdb = bool(str(data.persistence.get('save', '')).strip())
-    restarts = data.restart not in NO_RESTART
-    if aof or not restarts:
+    if data.persistence.get('appendonly') == 'yes' or data.restart in NO_RESTART:
         return []
+    rdb = bool(str(data.persistence.get('save', '')).strip())
     evidence = dict(address=data.server, appendonly='no', save=data.persistence.get('save', ''),
-                    restart=data.restart, start_guard=data.start_guard)
+                    restart=data.restart)
+    if data.cluster_node_timeout is not None:
+        return [cluster_persistence_finding(data, rdb, dict(
+            evidence, restart_sec=data.restart_delay, cluster_node_timeout=data.cluster_node_timeout,
+            start_guard=data.start_guard, guard_asks_peers=data.guard_asks_peers))]
+    return [sentinel_persistence_finding(data, rdb, dict(evidence, start_guard=data.start_guard))]
+
+
+def sentinel_persistence_finding(data: HostData, rdb: bool, evidence: dict[str, Any]) -> Finding:
+    """A Sentinel group's data node: the start guard, which asks the Sentinels, is what holds it back."""
     if data.start_guard:
-        return [Finding('persistence_off', INFO, data.host,
-                        '%s runs without AOF; the start guard holds a restarted master until a replica is promoted, '
-                        'so every restart of the master is a failover.' % data.server,
-                        'Nothing, for a cache; set redis_appendonly: true to restart a master with its data.',
-                        evidence=evidence)]
+        return Finding('persistence_off', INFO, data.host,
+                       '%s runs without AOF; the start guard holds a restarted master until a replica is promoted, '
+                       'so every restart of the master is a failover.' % data.server,
+                       'Nothing, for a cache; set redis_appendonly: true to restart a master with its data.',
+                       evidence=evidence)
     if rdb:
-        return [Finding('persistence_off', WARNING, data.host,
-                        '%s runs without AOF (snapshots only) and its unit restarts it (Restart=%s) without the start '
-                        'guard: a crashed master comes back with its last snapshot and its replicas copy that.'
-                        % (data.server, data.restart),
-                        'Set redis_appendonly: true, and run site.yml to install the start guard.', evidence=evidence)]
-    return [Finding('persistence_off', ERROR, data.host,
-                    '%s runs with no persistence at all and its unit restarts it (Restart=%s) without the start guard: '
-                    'a crashed master comes back empty, within down-after, and its replicas delete their copies.'
-                    % (data.server, data.restart),
-                    'Set redis_appendonly: true (or save), and run site.yml to install the start guard.',
-                    evidence=evidence)]
+        return Finding('persistence_off', WARNING, data.host,
+                       '%s runs without AOF (snapshots only) and its unit restarts it (Restart=%s) without the start '
+                       'guard: a crashed master comes back with its last snapshot and its replicas copy that.'
+                       % (data.server, data.restart),
+                       'Set redis_appendonly: true, and run site.yml to install the start guard.', evidence=evidence)
+    return Finding('persistence_off', ERROR, data.host,
+                   '%s runs with no persistence at all and its unit restarts it (Restart=%s) without the start guard: '
+                   'a crashed master comes back empty, within down-after, and its replicas delete their copies.'
+                   % (data.server, data.restart),
+                   'Set redis_appendonly: true (or save), and run site.yml to install the start guard.',
+                   evidence=evidence)
+
+
+def cluster_persistence_finding(data: HostData, rdb: bool, evidence: dict[str, Any]) -> Finding:
+    """A Redis Cluster node: no Sentinel decides its role. A crashed master is held back until the cluster has
+    promoted its replica by the unit's RestartSec= (twice cluster-node-timeout, as cluster.yml writes it), or by
+    a start guard that asks the node's peers; a start guard without peers starts it as written."""
+    timeout = data.cluster_node_timeout or 0
+    delay = data.restart_delay
+    comes_back = 'with its last snapshot' if rdb else 'empty'
+    held = (['its start guard holds it at a restart, while its peers count on it as a master with a live replica, '
+             'until the cluster has failed it over'] if data.guard_asks_peers else [])
+    if delay is not None and delay * 1000 >= CLUSTER_RESTART_TIMEOUTS * timeout:
+        held.append('its unit restarts it only after %g s, at least twice cluster-node-timeout (%d ms)'
+                    % (delay, timeout))
+    if held:
+        return Finding('persistence_off', INFO, data.host,
+                       '%s runs without AOF; %s: the cluster promotes a crashed master\'s replica first and the node '
+                       'rejoins as a replica of it. Every crash of a master is a failover, and a master without a '
+                       'replica comes back %s.' % (data.server, ' and '.join(held), comes_back),
+                       'Nothing, for a cache; set redis_appendonly: true to restart a master with its data.',
+                       evidence=evidence)
+    when = 'after %g s' % delay if delay is not None else 'after an unknown delay'
+    return Finding('persistence_off', WARNING if rdb else ERROR, data.host,
+                   '%s runs %s and its unit restarts it %s (Restart=%s), before the cluster can promote a replica '
+                   '(cluster-node-timeout %d ms): a crashed master comes back %s still owning its slots (its nodes.conf '
+                   'survives), and its replicas resync %s.'
+                   % (data.server, 'without AOF (snapshots only)' if rdb else 'with no persistence at all', when,
+                      data.restart, timeout, comes_back, 'that snapshot' if rdb else 'the empty data set'),
+                   'Set redis_appendonly: true%s, and run cluster.yml: the unit it writes waits twice '
+                   'cluster-node-timeout before it restarts the node (RestartSec=), so that a replica is promoted first.'
+                   % ('' if rdb else ' (or save)'), evidence=evidence)
 
 
 def kernel_findings(data: HostData) -> list[Finding]:

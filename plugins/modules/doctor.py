@@ -29,6 +29,11 @@ description:
     runs before it (C(persistence_off)), the kernel warnings it logged at its last start
     (C(kernel_warning) - overcommit, transparent huge pages, somaxconn), and this host's clock against
     O(clock_reference)'s C(TIME) (returned as RV(host_report.clock_offset)).
+  - For a local server in cluster mode (C(cluster-enabled yes)), C(persistence_off) counts what holds a
+    crashed master back until the cluster has promoted its replica - a C(RestartSec=) of at least twice
+    C(cluster-node-timeout), or a start guard whose settings (the file its C(ExecStartPre=) names) list
+    the node's cluster peers. Without either, the master comes back, empty or with its last snapshot,
+    still owning its slots, and its replicas resync that.
   - O(host_reports) merges the RV(host_report) of the runs on each host and compares their clocks
     (C(clock_skew), more than 1 s apart), so one task reports everything.
   - B(Cluster checks), when O(cluster_nodes) is set. Each node of O(cluster_nodes), and each other member
@@ -122,7 +127,7 @@ options:
         description: Its log file, read from its last start on (the last 4 MiB of the file at most).
         type: path
       service:
-        description: Its systemd unit, whose C(Restart=) and C(ExecStartPre=) are read with C(systemctl show).
+        description: Its systemd unit, whose C(Restart=), C(RestartSec=) and C(ExecStartPre=) are read with C(systemctl show).
         type: str
   clock_reference:
     description:
@@ -289,6 +294,7 @@ host_report:
       elements: dict
 """
 
+import json
 import os
 import socket
 import time
@@ -307,8 +313,8 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.cluster_doctor i
     CHECKS as CLUSTER_CHECKS, ClusterReading, InventoryNode, cluster_findings, status_lines)
 from ansible_collections.redisops.sentinel.plugins.module_utils.doctor import (
     FAIL_ON, SENTINEL_COMMANDS, GroupData, HostData, NodeData, SentinelView, agreed_master, clock_findings,
-    command_text, failing, finding_from_dict, host_findings, master_node, parse_unit, since_last_start,
-    split_ignored, summary, supports_dryrun, topology_findings)
+    cluster_node_timeout, command_text, failing, finding_from_dict, host_findings, master_node, parse_unit,
+    since_last_start, split_ignored, summary, supports_dryrun, topology_findings)
 from ansible_collections.redisops.sentinel.plugins.module_utils.recovery import replication_id
 from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import observe
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import describe_error
@@ -514,13 +520,26 @@ def measure_clock(params: dict[str, Any], data: HostData) -> None:
 
 
 def unit_properties(module: AnsibleModule, service: str) -> str:
-    """``systemctl show`` of the unit's Restart= and ExecStartPre= ('' when systemctl cannot tell)."""
+    """``systemctl show`` of the unit's Restart=, RestartSec= and ExecStartPre= ('' when systemctl cannot tell)."""
     systemctl = module.get_bin_path('systemctl')
     if systemctl is None:
         return ''
-    rc, out, dummy = module.run_command([systemctl, 'show', '--property=Restart', '--property=ExecStartPre',
-                                         '--', service])
+    rc, out, dummy = module.run_command([systemctl, 'show', '--property=Restart', '--property=RestartUSec',
+                                         '--property=ExecStartPre', '--', service])
     return out if rc == 0 else ''
+
+
+def guard_asks_peers(path: str | None) -> bool:
+    """Whether the start guard's settings name a cluster node's peers (it asks them before a start); False when
+    they cannot be read (root only). Nothing of the file is returned: it holds passwords."""
+    if not path:
+        return False
+    try:
+        with open(path, encoding='utf-8') as handle:
+            settings = json.load(handle)
+        return bool((settings.get('cluster') or {}).get('peers'))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def read_log(path: str) -> str:
@@ -537,13 +556,16 @@ def read_local_server(module: AnsibleModule, params: dict[str, Any], data: HostD
     try:
         data.persistence = client.config_get('appendonly')
         data.persistence.update(client.config_get('save'))
+        data.cluster_node_timeout = cluster_node_timeout(client.config_get('cluster-*'))
     except RETRYABLE_ERRORS as exc:
         # The topology checks report a data node that does not answer.
         data.log_error = describe_error(exc)
     finally:
         client.close()
     if server['service']:
-        data.restart, data.start_guard = parse_unit(unit_properties(module, server['service']))
+        unit = parse_unit(unit_properties(module, server['service']))
+        data.restart, data.restart_delay, data.start_guard = unit.restart, unit.restart_delay, unit.start_guard
+        data.guard_asks_peers = data.cluster_node_timeout is not None and guard_asks_peers(unit.guard_settings)
     if server['log_file']:
         try:
             data.start_log = since_last_start(read_log(server['log_file']))

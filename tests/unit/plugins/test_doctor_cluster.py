@@ -7,6 +7,7 @@ announce. Only the config epoch collision, which the servers settle by themselve
 as CLUSTER NODES text."""
 from __future__ import annotations
 
+import json
 import random
 import socket
 
@@ -155,6 +156,42 @@ def test_a_healthy_cluster_has_no_finding_and_a_status_table(run_module, six):
     assert [line.split()[1] for line in replicas] == ['n3', 'n4', 'n5']
     assert all('link up, offset lag' in line for line in replicas)
     assert status[-2:] == ['  failed or suspected nodes: none', '  open slots: none']
+
+
+# The start guard's settings on a cluster node: as cluster_node.yml wrote them before the guard asked the peers,
+# and with the peers.
+GUARD_AS_WRITTEN = dict(master_name='', sentinels=[], me=['127.0.0.1:7000'], timeout=60, interval=1)
+GUARD_ASKING = dict(GUARD_AS_WRITTEN, cluster=dict(peers=['127.0.0.2:7000'], user='admin', password='secret'))
+
+
+@pytest.mark.parametrize('restart_usec, guard, severity', [
+    ('6s', GUARD_AS_WRITTEN, 'info'), ('100ms', GUARD_AS_WRITTEN, 'error'), ('100ms', GUARD_ASKING, 'info')])
+def test_a_cluster_node_reads_its_own_evidence(run_module, six, monkeypatch, tmp_path, restart_usec, guard, severity):
+    """As doctor.yml does it on every node of redis_cluster: the node's own run (its server, in cluster mode
+    with cluster-node-timeout 3000 and no persistence, its log, clock and start guard settings are real; its
+    unit is a table: the roles' RestartSec=6 or systemd's default, and the guard), then the cluster run with
+    that host report."""
+    nodes, dummy = six
+    settings = tmp_path / 'redisops-guard-7000.json'
+    settings.write_text(json.dumps(guard))
+    monkeypatch.setattr(doctor, 'unit_properties', lambda module, service: (
+        'Restart=always\nRestartUSec=%s\nExecStartPre={ path=/usr/bin/python3 ; argv[]=/usr/bin/python3 '
+        '/usr/local/libexec/redisops/start_guard.py %s ; ignore_errors=no }\n' % (restart_usec, settings)))
+    failed, own = run_module(doctor.main, dict(host_name='n0', local_server=dict(
+        address=nodes[0].address, log_file=str(nodes[0].workdir / 'log'), service='redis-server@7000'),
+        clock_reference=nodes[1].address))
+    assert not failed and own['host_report']['clock_offset'] is not None
+    failed, result = run(run_module, inventory(nodes), host_reports=[own['host_report']], ignore=['kernel_warning'])
+    assert not failed
+    (item,) = result['findings']
+    assert (item['check'], item['severity'], item['node']) == ('persistence_off', severity, 'n0')
+    assert item['evidence'] == dict(address=nodes[0].address, appendonly='no', save='', restart='always',
+                                    restart_sec=pytest.approx(6.0 if restart_usec == '6s' else 0.1),
+                                    cluster_node_timeout=3000, start_guard=True,
+                                    guard_asks_peers='cluster' in guard)
+    assert ('still owning its slots' in item['message']) == (severity == 'error')
+    assert 'secret' not in json.dumps(own) + json.dumps(result)
+    assert result['cluster_status'][0].startswith('cluster: cluster_state ok, 6 nodes')
 
 
 def test_the_inventory_and_the_cluster_apart(run_module, six):
