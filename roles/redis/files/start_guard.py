@@ -20,12 +20,24 @@ makes the configuration file agree before redis-server reads it.
 - Sentinels disagree, fail over, or do not answer: the guard waits; at the
   timeout the node starts with its configuration as written.
 
+A Redis Cluster node (``cluster`` in the settings; no Sentinel): it starts at
+once, unless it would start with no data while its peers still count on a
+master at its address that a replica could replace. That is a node whose
+cluster config file (nodes.conf) is missing or empty (a wiped host), while
+a peer lists a master at one of its addresses with slots and a live replica;
+or a node that is that master (its own id) and has no append-only file. Its
+replica would copy the empty data set within a second: the guard waits
+until the cluster has failed the master over (node timeout), then lets it
+start; at the timeout it refuses (exit 1). A master with no replica, or no
+peer answering, starts at once: there is nothing to hand over.
+
 Usage: python3 start_guard.py CONFIG.json. The JSON file (written by the roles, root
 only: it holds the Sentinel password) has: master_name, sentinels
 ["host:port"], sentinel_password, sentinel_password_previous (during a
 rotation: used when a Sentinel refuses sentinel_password), tls {ca, cert, key} or null, me
 ["host:port" this node is known as], config_file, timeout (seconds),
-interval (seconds between rounds).
+interval (seconds between rounds); for a cluster node, cluster {peers ["host:port"]
+of the other nodes, user, password} (login to the peers, TLS as for the Sentinels).
 """
 
 from __future__ import annotations
@@ -209,6 +221,79 @@ def decide(views: list[View], me: set[str], has_aof: bool) -> Decision:
                     'Waiting until the Sentinels promote a replica' % (master, replicas))
 
 
+# --- what a cluster node's peers say --------------------------------------------------------
+
+class Holder(NamedTuple):
+    """A master at this node's address (or with its id) that serves slots and has a live replica."""
+    peer: str
+    node_id: str
+    slots: int
+    replicas: int
+
+
+def node_command(address: str, settings: dict[str, Any], *args: str) -> Any:
+    """``args`` on a cluster peer, logged in as cluster.user (or the default user) with cluster.password."""
+    cluster = settings['cluster']
+    login = [name for name in (cluster.get('user'), cluster.get('password')) if name]
+    with _connect(address, settings.get('tls')) as sock:
+        stream = sock.makefile('rwb')
+        commands = ([('AUTH', *login)] if cluster.get('password') else []) + [args]
+        stream.write(b''.join(_encode(*command) for command in commands))
+        stream.flush()
+        replies = [_reply(stream) for _command in commands]
+        return replies[-1]
+
+
+def slot_count(fields: list[str]) -> int:
+    """Slots of the slot fields of a CLUSTER NODES line ("0-5460", "5461"; "[..]" open slots not counted)."""
+    count = 0
+    for field in fields:
+        if not field.startswith('['):
+            first, _sep, last = field.partition('-')
+            count += int(last or first) - int(first) + 1
+    return count
+
+
+def holders(peer: str, nodes: str, me: set[str], my_id: str | None) -> list[Holder]:
+    """The masters the peer's CLUSTER NODES lists at one of ``me`` (or with ``my_id``) that serve slots and
+    have a replica not flagged failed (pure: the tests call it on tables)."""
+    rows = [line.split() for line in nodes.splitlines() if len(line.split()) >= 8]
+    live_replicas = Counter(row[3] for row in rows
+                            if {'slave', 'replica'} & set(row[2].split(',')) and 'fail' not in row[2].split(','))
+    found = []
+    for row in rows:
+        node_id, address, flags = row[0], row[1].split('@')[0].split(',')[0], set(row[2].split(','))
+        # A node without an address (noaddr) is listed as ":0".
+        at_me = not address.startswith(':') and join(*split(address)) in me
+        if 'master' in flags and (at_me or node_id == my_id) and slot_count(row[8:]) and live_replicas[node_id]:
+            found.append(Holder(peer, node_id, slot_count(row[8:]), live_replicas[node_id]))
+    return found
+
+
+def ask_peer(address: str, settings: dict[str, Any], me: set[str], my_id: str | None) -> list[Holder] | str:
+    """The peer's holders, or why it did not answer."""
+    try:
+        return holders(address, node_command(address, settings, 'CLUSTER', 'NODES'), me, my_id)
+    except (ReplyError, OSError) as exc:
+        return '%s: %s' % (address, str(exc) or type(exc).__name__)
+
+
+def decide_cluster(answers: list[list[Holder] | str], fresh: bool, has_aof: bool) -> Decision:
+    """What a cluster node does with its peers' answers (pure: the tests call it on tables)."""
+    if not fresh and has_aof:
+        return Decision('as-written', None, 'this node knows its cluster identity and has its append-only file')
+    found = [holder for answer in answers if not isinstance(answer, str) for holder in answer]
+    if not found:
+        errors = [answer for answer in answers if isinstance(answer, str)]
+        return Decision('as-written', None, 'no peer counts on a master here that a replica could replace%s'
+                        % (' (%s)' % '; '.join(errors) if errors else ''))
+    holder = found[0]
+    what = 'its cluster config file is missing or empty' if fresh else 'it has no append-only file'
+    return Decision('wait-empty', None, '%s lists master %s at this node with %d slots and %d live replica(s), and '
+                    '%s: starting now would hand that replica an empty data set. Waiting until the cluster fails '
+                    'the master over' % (holder.peer, holder.node_id, holder.slots, holder.replicas, what))
+
+
 # --- the configuration file -----------------------------------------------------------------
 
 def directives(path: str) -> dict[str, list[str]]:
@@ -235,6 +320,20 @@ def has_aof(path: str) -> bool:
     folder = (config.get('appenddirname') or ['appendonlydir'])[0]
     return (os.path.isfile(os.path.join(data, folder, name + '.manifest'))
             or os.path.isfile(os.path.join(data, name)))
+
+
+def cluster_identity(path: str) -> tuple[bool, str | None]:
+    """(fresh, my id): whether the node's cluster config file is missing or empty, and the id it names as myself."""
+    config = directives(path)
+    data = (config.get('dir') or [os.path.dirname(path)])[0]
+    name = (config.get('cluster-config-file') or ['nodes.conf'])[0]
+    try:
+        with open(os.path.join(data, name), encoding='utf-8') as handle:
+            lines = handle.read().splitlines()
+    except FileNotFoundError:
+        return True, None
+    mine = [line.split()[0] for line in lines if len(line.split()) > 2 and 'myself' in line.split()[2].split(',')]
+    return not mine, (mine[0] if mine else None)
 
 
 def set_replicaof(path: str, master: str | None) -> bool:
@@ -275,13 +374,26 @@ def apply(decision: Decision, config_file: str) -> None:
         log('%s: starting with %s as written' % (decision.reason, config_file))
 
 
+def decide_cluster_node(settings: dict[str, Any], me: set[str]) -> Decision:
+    fresh, my_id = cluster_identity(settings['config_file'])
+    if not fresh and has_aof(settings['config_file']):
+        return decide_cluster([], fresh, True)
+    peers = [peer for peer in settings['cluster'].get('peers', []) if join(*split(peer)) not in me]
+    if not peers:
+        return decide_cluster([], fresh, False)
+    with ThreadPoolExecutor(max_workers=len(peers)) as pool:
+        answers = list(pool.map(lambda peer: ask_peer(peer, settings, me, my_id), peers))
+    return decide_cluster(answers, fresh, False)
+
+
 def guard(settings: dict[str, Any]) -> int:
     """Decide, wait while undecided; 0 to let redis-server start, 1 to refuse."""
     deadline = time.monotonic() + float(settings['timeout'])
     me = {join(*split(address)) for address in settings['me']}
     last = ''
     while True:
-        decision = decide(ask_all(settings), me, has_aof(settings['config_file']))
+        decision = (decide_cluster_node(settings, me) if settings.get('cluster')
+                    else decide(ask_all(settings), me, has_aof(settings['config_file'])))
         if decision.action in ('replica', 'master', 'as-written'):
             apply(decision, settings['config_file'])
             return 0
@@ -291,6 +403,11 @@ def guard(settings: dict[str, Any]) -> int:
         if time.monotonic() >= deadline:
             break
         time.sleep(float(settings.get('interval', 1.0)))
+    if decision.action == 'wait-empty' and settings.get('cluster'):
+        log('the cluster did not fail the master over within %ss: refusing to start empty. Find out why its '
+            'replica is not promoted (cluster-replica-validity-factor, links; docs/cluster-operations.md)'
+            % settings['timeout'])
+        return 1
     if decision.action == 'wait-empty':
         log('no replica was promoted within %ss: refusing to start as an empty master. Find out why the '
             'Sentinels cannot fail over (quorum, replica-priority, links), or run playbooks/recover.yml'
