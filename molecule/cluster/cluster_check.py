@@ -9,6 +9,7 @@ Usage: [REDIS_USER=...] REDIS_PASSWORD=... [REDIS_TLS_DIR=...] cluster_check.py 
 import json
 import os
 import sys
+import time
 
 import redis
 
@@ -45,13 +46,24 @@ def client(host: str, port: int) -> redis.Redis:
     return redis.Redis(host=host, port=port, decode_responses=True, socket_timeout=5, **login())
 
 
-def main(seed: str) -> int:
-    host, _sep, port = seed.rpartition(':')
-    slots = client(host, int(port)).execute_command('CLUSTER', 'SLOTS')
-    masters = {}
-    for start, end, master, *replicas in slots:
+def shards(seed: redis.Redis) -> dict:
+    """Each master's slot ranges and replicas, from CLUSTER SLOTS."""
+    masters: dict = {}
+    for start, end, master, *replicas in seed.execute_command('CLUSTER', 'SLOTS'):
         masters.setdefault((master[0], int(master[1])), dict(ranges=[], replicas=replicas))['ranges'].append(
             (int(start), int(end)))
+    return masters
+
+
+def main(seed: str) -> int:
+    host, _sep, port = seed.rpartition(':')
+    # CLUSTER SLOTS lists a replica once the seed has learnt, by gossip, a replication offset for it
+    # (Redis 7: isReplicaAvailable): just after a converge it may not have yet.
+    deadline = time.monotonic() + 30
+    masters = shards(client(host, int(port)))
+    while not all(shard['replicas'] for shard in masters.values()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        masters = shards(client(host, int(port)))
     for (master_host, master_port), shard in sorted(masters.items()):
         start, end = shard['ranges'][0]
         key = next(name for name in ('verify:%d' % index for index in range(100000))
@@ -62,6 +74,7 @@ def main(seed: str) -> int:
         assert master.set(key, seed) is True
         acknowledged = master.execute_command('WAIT', 1, 5000)
         assert acknowledged >= 1, 'no replica acknowledged %s on %s:%d' % (key, master_host, master_port)
+        assert shard['replicas'], 'CLUSTER SLOTS lists no replica of %s:%d' % (master_host, master_port)
         replica_host, replica_port = shard['replicas'][0][0], int(shard['replicas'][0][1])
         replica = client(replica_host, replica_port)
         replica.execute_command('READONLY')
