@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from ansible.module_utils.common.warnings import get_warning_messages
+from ansible.module_utils import basic
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.cluster import SLOT_COUNT, parse_nodes
 from ansible_collections.redisops.sentinel.plugins.modules import cluster_forget, cluster_reshard
@@ -78,17 +78,19 @@ def test_a_stopped_node_is_forgotten_by_the_others(run_module, four):
     assert all(gone not in ids_known(node) for node in four[:3])
 
 
-def test_a_refused_reset_is_asked_again_then_named(run_module, four):
+def test_a_refused_reset_is_asked_again_then_named(run_module, four, monkeypatch):
     """The leaving replica's own ACL refuses CLUSTER RESET: the module asks again until its timeout, then warns;
     once the refusal ends within the timeout, the node is reset."""
     gone = myid(four[3])
+    warned: list[str] = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda _module, text: warned.append(text))
     command(four[3], 'ACL', 'SETUSER', 'default', '-cluster|reset')
     failed, result = run_module(cluster_forget.main, dict(login_host=four[0].host, login_port=four[0].port,
                                                           members=[node.address for node in four[:3]], timeout=2))
     assert not failed, result['msg']
     assert result['removed'][0]['reset'] is False
     assert result['removed'][0]['not_reset'].startswith('refused')
-    assert any(four[3].address in text and 'not reset' in text for text in get_warning_messages())
+    assert any(four[3].address in text and 'not reset' in text for text in warned)
     assert gone in ids_known(four[3]) and len(ids_known(four[3])) > 1, 'the refusing node was reset'
     assert all(gone not in ids_known(node) for node in four[:3])
 
