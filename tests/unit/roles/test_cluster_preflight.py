@@ -133,6 +133,13 @@ def test_each_problem_names_the_hosts(tmp_path, overrides, expected):
     assert problems(run(tmp_path, six_nodes(**overrides)), tmp_path) == expected
 
 
+def test_a_start_guard_timeout_shorter_than_a_failover_is_refused(tmp_path):
+    assert problems(run(tmp_path, six_nodes(), group_vars={'redis_start_guard_timeout': 30}), tmp_path) == (
+        "redis_start_guard_timeout (30 s) is shorter than twice redis_cluster_node_timeout (15000 ms) plus 5 s: the "
+        "start guard of a wiped master's node would refuse to start it before the cluster has failed that master "
+        "over. Set redis_start_guard_timeout to 35 or more, or lower redis_cluster_node_timeout.")
+
+
 def test_a_limited_run_is_refused(tmp_path):
     assert problems(run(tmp_path, six_nodes(), '--limit', 'cl-1,cl-2'), tmp_path) == (
         'Hosts of redis_cluster are not in this run (cl-1-b, cl-2-b, cl-3, cl-3-b): run on the whole group at '
