@@ -29,6 +29,7 @@ except ImportError:
         """Stand-in so that ``isinstance(exc, AuthenticationError)`` stays valid without redis-py."""
 
     RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (OSError,)
+    SLOW_ERRORS: tuple[type[BaseException], ...] = (TimeoutError,)
 else:
     HAS_REDIS = True
     REDIS_IMP_ERR = None
@@ -36,6 +37,8 @@ else:
     ResponseError = redis.exceptions.ResponseError
     # Connection refused while a service starts, LOADING, timeouts ... are retried.
     RETRYABLE_ERRORS = (RedisError, OSError)
+    # A server that is there but slow to answer: a timeout, or LOADING a data set.
+    SLOW_ERRORS = (redis.exceptions.TimeoutError, redis.exceptions.BusyLoadingError, TimeoutError)
 
 # redis-py 8 speaks RESP3 by default, which turns SENTINEL replies into maps; the
 # parsers of this collection expect RESP2 flat lists. redis-py 4.x has no protocol

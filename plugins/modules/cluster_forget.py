@@ -47,8 +47,8 @@ options:
     required: true
   timeout:
     description:
-      - Seconds to wait until no remaining node lists a removed one. A removed node that answers and refuses
-        the reset is asked again until then, and then named in a warning.
+      - Seconds to wait until no remaining node lists a removed one. A removed node that refuses the reset, or
+        answers too slowly (loading a data set), is asked again until then, and then named in a warning.
       - Must be greater than 0.
     type: float
     default: 30.0
@@ -96,6 +96,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import (
     MAX_POLL_INTERVAL,
     REDIS_PORT,
     RETRYABLE_ERRORS,
+    SLOW_ERRORS,
     ResponseError,
     connect,
     connection_argument_spec,
@@ -200,6 +201,8 @@ class Forgetter:
             client.execute_command('CLUSTER', 'RESET', 'HARD')
         except ResponseError as exc:
             return 'refused: %s' % exc
+        except SLOW_ERRORS as exc:
+            return 'answers slowly: %s' % describe_error(exc)
         except RETRYABLE_ERRORS as exc:
             return 'did not answer: %s' % describe_error(exc)
         return None
@@ -218,15 +221,20 @@ class Forgetter:
             client.close()
 
 
-def refused(removed: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The removed nodes that answered and refused the reset (tried again until the timeout)."""
-    return [entry for entry in removed if entry.get('not_reset', '').startswith('refused')]
+# Why a node was not reset, when asking again may help: it refused (an ACL, a state it leaves), or it is
+# there but slow (loading a data set after its master gave its last slot away, a TLS handshake behind that).
+RETRIED = ('refused', 'answers slowly')
+
+
+def retried(removed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The removed nodes to ask again until the timeout."""
+    return [entry for entry in removed if entry.get('not_reset', '').startswith(RETRIED)]
 
 
 def reset_removed(forgetter: Forgetter, removed: list[dict[str, Any]], gone: list[ClusterNode]) -> None:
-    """Reset each removed node not tried yet, or that refused the last time."""
+    """Reset each removed node not tried yet, or that refused or answered slowly the last time."""
     for entry, node in zip(removed, gone):
-        if entry['reset'] or ('not_reset' in entry and not refused([entry])):
+        if entry['reset'] or ('not_reset' in entry and not retried([entry])):
             continue
         why_not = forgetter.reset(node)
         entry['reset'] = why_not is None
@@ -258,7 +266,7 @@ def forget(module: AnsibleModule, forgetter: Forgetter, members: list[Address]) 
     deadline = time.monotonic() + module.params['timeout']
     while True:
         left = forgetter.remembered(stay, gone)
-        if not left and not refused(removed):
+        if not left and not retried(removed):
             break
         if time.monotonic() > deadline:
             if left:
@@ -269,7 +277,7 @@ def forget(module: AnsibleModule, forgetter: Forgetter, members: list[Address]) 
         time.sleep(MAX_POLL_INTERVAL)
         reset_removed(forgetter, removed, gone)
     for entry in removed:
-        if entry.get('not_reset', '').startswith(('refused', 'did not answer')):
+        if entry.get('not_reset', '').startswith(RETRIED + ('did not answer',)):
             module.warn('%s was not reset, %s; it keeps its node table and gossip brings it back once the forget '
                         'ban ends (60 s): reset it (CLUSTER RESET HARD) or stop it' % (entry['address'], entry['not_reset']))
     return dict(changed=True, removed=removed, msg='removed %s' % ', '.join(node.label() for node in gone))

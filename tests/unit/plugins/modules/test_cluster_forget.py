@@ -108,6 +108,22 @@ def test_a_reset_refused_for_a_while_is_done_once_allowed(run_module, four):
     assert ids_known(four[3]) == {myid(four[3])}
 
 
+
+def test_a_node_too_slow_to_answer_is_asked_again(run_module, four, monkeypatch):
+    """The leaving replica pauses its clients longer than the module's timeout (as one loading a data set
+    does): the first reset times out, a later one resets it."""
+    warned: list[str] = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda _module, text: warned.append(text))
+    command(four[3], 'CLIENT', 'PAUSE', '2500', 'ALL')
+    failed, result = run_module(cluster_forget.main, dict(login_host=four[0].host, login_port=four[0].port,
+                                                          members=[node.address for node in four[:3]],
+                                                          connect_timeout=0.5))
+    assert not failed, result['msg']
+    assert result['removed'][0]['reset'] is True and 'not_reset' not in result['removed'][0]
+    assert ids_known(four[3]) == {myid(four[3])}
+    assert warned == []
+
+
 LINES = '''\
 a1 10.0.0.1:6379@16379 myself,master - 0 0 1 connected 0-16383
 b2 10.0.0.2:6379@16379 master - 0 0 2 connected
