@@ -149,18 +149,20 @@ def sentinel_command(address: str, settings: dict[str, Any], *args: str) -> Any:
     """``args`` on the Sentinel, logged in with sentinel_password, or with sentinel_password_previous
     (during a rotation of the Sentinel password) when the Sentinel refuses the new one."""
     previous = settings.get('sentinel_password_previous')
+    password = settings.get('sentinel_password')
     try:
-        return _sentinel_command(address, settings.get('tls'), settings.get('sentinel_password'), args)
+        return _command(address, settings.get('tls'), (password,) if password else (), args)
     except ReplyError as exc:
         if not previous or not str(exc).upper().startswith(REFUSED_LOGIN):
             raise
-    return _sentinel_command(address, settings.get('tls'), previous, args)
+    return _command(address, settings.get('tls'), (previous,), args)
 
 
-def _sentinel_command(address: str, tls: dict[str, str] | None, password: str | None, args: tuple) -> Any:
+def _command(address: str, tls: dict[str, str] | None, auth: tuple[str, ...], args: tuple) -> Any:
+    """``args`` on one connection, after ``AUTH *auth`` unless ``auth`` is empty; the last reply."""
     with _connect(address, tls) as sock:
         stream = sock.makefile('rwb')
-        commands = ([('AUTH', password)] if password else []) + [args]
+        commands = ([('AUTH',) + auth] if auth else []) + [args]
         stream.write(b''.join(_encode(*command) for command in commands))
         stream.flush()
         replies = [_reply(stream) for _command in commands]
@@ -234,14 +236,8 @@ class Holder(NamedTuple):
 def node_command(address: str, settings: dict[str, Any], *args: str) -> Any:
     """``args`` on a cluster peer, logged in as cluster.user (or the default user) with cluster.password."""
     cluster = settings['cluster']
-    login = [name for name in (cluster.get('user'), cluster.get('password')) if name]
-    with _connect(address, settings.get('tls')) as sock:
-        stream = sock.makefile('rwb')
-        commands = ([('AUTH', *login)] if cluster.get('password') else []) + [args]
-        stream.write(b''.join(_encode(*command) for command in commands))
-        stream.flush()
-        replies = [_reply(stream) for _command in commands]
-        return replies[-1]
+    login = tuple(name for name in (cluster.get('user'), cluster.get('password')) if name)
+    return _command(address, settings.get('tls'), login if cluster.get('password') else (), args)
 
 
 def slot_count(fields: list[str]) -> int:
@@ -257,16 +253,15 @@ def slot_count(fields: list[str]) -> int:
 def holders(peer: str, nodes: str, me: set[str], my_id: str | None) -> list[Holder]:
     """The masters the peer's CLUSTER NODES lists at one of ``me`` (or with ``my_id``) that serve slots and
     have a replica not flagged failed (pure: the tests call it on tables)."""
-    rows = [line.split() for line in nodes.splitlines() if len(line.split()) >= 8]
-    live_replicas = Counter(row[3] for row in rows
-                            if {'slave', 'replica'} & set(row[2].split(',')) and 'fail' not in row[2].split(','))
+    rows = [(row, set(row[2].split(','))) for row in (line.split() for line in nodes.splitlines()) if len(row) >= 8]
+    live_replicas = Counter(row[3] for row, flags in rows if {'slave', 'replica'} & flags and 'fail' not in flags)
     found = []
-    for row in rows:
-        node_id, address, flags = row[0], row[1].split('@')[0].split(',')[0], set(row[2].split(','))
+    for row, flags in rows:
+        node_id, address, slots = row[0], row[1].split('@')[0].split(',')[0], slot_count(row[8:])
         # A node without an address (noaddr) is listed as ":0".
         at_me = not address.startswith(':') and join(*split(address)) in me
-        if 'master' in flags and (at_me or node_id == my_id) and slot_count(row[8:]) and live_replicas[node_id]:
-            found.append(Holder(peer, node_id, slot_count(row[8:]), live_replicas[node_id]))
+        if 'master' in flags and (at_me or node_id == my_id) and slots and live_replicas[node_id]:
+            found.append(Holder(peer, node_id, slots, live_replicas[node_id]))
     return found
 
 
@@ -310,12 +305,17 @@ def directives(path: str) -> dict[str, list[str]]:
     return found
 
 
+def data_dir(config: dict[str, list[str]], path: str) -> str:
+    """The server's ``dir`` (the configuration file's directory when it sets none)."""
+    return (config.get('dir') or [os.path.dirname(path)])[0]
+
+
 def has_aof(path: str) -> bool:
     """Whether appendonly is on and its file exists (Redis 7 / Valkey manifest, or one file before 7)."""
     config = directives(path)
     if [value.lower() for value in config.get('appendonly', ['no'])] != ['yes']:
         return False
-    data = (config.get('dir') or [os.path.dirname(path)])[0]
+    data = data_dir(config, path)
     name = (config.get('appendfilename') or ['appendonly.aof'])[0]
     folder = (config.get('appenddirname') or ['appendonlydir'])[0]
     return (os.path.isfile(os.path.join(data, folder, name + '.manifest'))
@@ -325,10 +325,9 @@ def has_aof(path: str) -> bool:
 def cluster_identity(path: str) -> tuple[bool, str | None]:
     """(fresh, my id): whether the node's cluster config file is missing or empty, and the id it names as myself."""
     config = directives(path)
-    data = (config.get('dir') or [os.path.dirname(path)])[0]
     name = (config.get('cluster-config-file') or ['nodes.conf'])[0]
     try:
-        with open(os.path.join(data, name), encoding='utf-8') as handle:
+        with open(os.path.join(data_dir(config, path), name), encoding='utf-8') as handle:
             lines = handle.read().splitlines()
     except FileNotFoundError:
         return True, None
