@@ -108,7 +108,6 @@ def test_a_reset_refused_for_a_while_is_done_once_allowed(run_module, four):
     assert ids_known(four[3]) == {myid(four[3])}
 
 
-
 def test_a_node_too_slow_to_answer_is_asked_again(run_module, four, monkeypatch):
     """The leaving replica pauses its clients longer than the module's timeout (as one loading a data set
     does): the first reset times out, a later one resets it."""
