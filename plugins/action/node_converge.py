@@ -34,7 +34,8 @@ def argument_spec() -> dict[str, dict[str, Any]]:
             args=dict(type='dict', required=True, no_log=False),
             label=dict(type='str'),
             each=dict(type='list', elements='dict'),
-            each_options=dict(type='dict', default={}))),
+            each_options=dict(type='dict', default={}),
+            when_changed=dict(type='list', elements='str'))),
         restart_for_settings=dict(type='bool', default=False),
         files_after_start=dict(type='list', elements='dict', default=[]),
         tls=dict(type='bool', default=False),
@@ -134,6 +135,8 @@ class ActionModule(ActionBase):
         tls = {name: args[name] for name in TLS_OPTIONS if args[name] is not None}
         restart_required: list[str] = []
         for step in args['live']:
+            if step['when_changed'] is not None and not set(step['when_changed']) & set(self._outcome['changed_paths']):
+                continue
             for label, module_args in self._expand(step):
                 result = self._run('redisops.sentinel.' + step['module'], dict(tls, **module_args),
                                    'Apply %s' % (label or step['module']))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.acl import redact, rule_words
 from ansible_collections.redisops.sentinel.plugins.module_utils.validate import (
@@ -437,6 +438,19 @@ def _check_server(host: Host, problems: _Notes, warnings: _Notes) -> None:
                      'connect. Add %s to redis_bind or set redis_address.' % (bind, address, address), host.name)
     if host.settings.get('redis_appendonly') is False:
         warnings.add(_appendonly_warning(host), host.name)
+    if not host.get('redis_password', '') and not _protected_mode(host):
+        warnings.add('redis_password is not set: protected-mode is off so that replicas and Sentinels can connect, '
+                     'and anyone who can reach the addresses of redis_bind on redis_port can read and write every '
+                     'key. Set redis_password and keep the firewall closed to everything but the Redis hosts.',
+                     host.name)
+
+
+def _protected_mode(host: Host) -> bool:
+    """Whether the server runs in protected mode (redis_protected_mode, auto: with a password or ACL mode)."""
+    mode = host.get('redis_protected_mode', 'auto')
+    if str(mode).lower() == 'auto':
+        return bool(host.get('redis_password', '')) or bool(host.get('redis_acl', False))
+    return boolean(mode, strict=False)
 
 
 def _appendonly_warning(host: Host) -> str:

@@ -126,6 +126,12 @@ options:
             module's option to the item's key.
         type: dict
         default: {}
+      when_changed:
+        description:
+          - Run the step only when one of these paths changed in this task (for example the TLS files,
+            which a running server reads again on request).
+        type: list
+        elements: str
   restart_for_settings:
     description:
       - Restart the service when a live step reports settings that apply only at start (a replica);

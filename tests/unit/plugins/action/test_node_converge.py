@@ -114,6 +114,19 @@ def test_settings_that_apply_at_start_restart_a_replica_not_in_check_mode_and_wa
     assert 'io-threads' in result['warnings'][0] and 'current master' in result['warnings'][0]
 
 
+def test_a_step_with_when_changed_runs_only_when_one_of_its_paths_changed():
+    cert = '/etc/redis/tls/redis.crt'
+    reload = dict(module='redis_config', label='reload', when_changed=['/etc/redis/tls/ca.crt', cert],
+                  args=dict(LOGIN, settings={'tls-cert-file': cert}, reload_tls=True))
+    main = dict(module='redis_config', args=dict(LOGIN, settings={'maxmemory': '1gb'}))
+    result, calls = converge(live=[main, reload])
+    assert names(calls) == ['node_files', 'redis_config']
+
+    result, calls = converge(dict(node_files=[dict(changed=True, changed_paths=[cert])]), live=[main, reload])
+    assert names(calls) == ['node_files', 'redis_config', 'redis_config']
+    assert calls[2][1]['reload_tls'] is True and [step['label'] for step in result['live']] == [None, 'reload']
+
+
 def test_each_runs_one_module_per_item_with_its_options_and_the_tls_options():
     monitors = dict(module='sentinel_monitor', args=dict(LOGIN, config_file='/etc/redis/sentinel.conf'),
                     each=[dict(name='g1', host='10.0.0.1', port=6379), dict(name='g2', host='10.0.0.2', port=6380)],

@@ -32,7 +32,8 @@ def lab(masters=('h1',), replicas=('h2', 'h3'), sentinels=('h1', 'h2', 'h3'), co
     addresses = addresses or {name: '10.0.0.%d' % index for index, name in enumerate(names, 1)}
     table: dict[str, dict[str, Any]] = {}
     for name in names:
-        variables = dict(DEFAULTS, redis_address=addresses[name])
+        # A password, as a production inventory has (without one the preflight warns: see below).
+        variables = dict(DEFAULTS, redis_address=addresses[name], redis_password='lab-secret')
         variables.update(common or {})
         variables.update((hosts or {}).get(name, {}))
         if facts:
@@ -294,6 +295,21 @@ def test_data_nodes_without_aof_are_a_warning_naming_the_loss(save, lost):
     assert 'waits until the Sentinels promote a replica' in found.warnings[0]
 
 
+@pytest.mark.parametrize('settings, warned', [
+    ({'redis_password': ''}, True),
+    ({'redis_password': '', 'redis_protected_mode': False}, True),
+    ({'redis_password': '', 'redis_protected_mode': True}, False),
+    ({'redis_password': 'lab-secret', 'redis_protected_mode': False}, False),
+])
+def test_servers_without_a_password_and_protected_mode_are_a_warning(settings, warned):
+    found = run(lab(common=settings))
+    assert found.problems == []
+    expected = ['h1, h2, h3: redis_password is not set: protected-mode is off so that replicas and Sentinels can '
+                'connect, and anyone who can reach the addresses of redis_bind on redis_port can read and write '
+                'every key. Set redis_password and keep the firewall closed to everything but the Redis hosts.']
+    assert found.warnings == (expected if warned else [])
+
+
 def test_appendfsync_and_start_guard_timeout_are_checked():
     found = run(lab(common={'redis_appendfsync': 'sometimes', 'redis_start_guard_timeout': 2}))
     assert 'redis_appendfsync' in text(found.problems) and 'sometimes' in text(found.problems)
@@ -498,7 +514,7 @@ def test_a_variable_that_cannot_be_templated_is_named_without_its_secret(tmp_pat
 ACL = {'redis_acl': True, 'redis_password': 'Secret-1', 'redis_acl_admin_password': 'Admin-1',
        'redis_acl_replication_password': 'Repl-1', 'redis_acl_sentinel_password': 'Sent-1'}
 ROTATION_BAD = [
-    ('previous without a password', {'redis_password_previous': 'Old-1'},
+    ('previous without a password', {'redis_password': '', 'redis_password_previous': 'Old-1'},
      'redis_password_previous is set but redis_password is empty', 'Old-1'),
     ('previous equal to the password', {'redis_password': 'Same-1', 'redis_password_previous': 'Same-1'},
      'redis_password_previous is the same as redis_password', 'Same-1'),
