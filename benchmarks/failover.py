@@ -159,7 +159,8 @@ def docker_exec(container: str, script: str) -> str:
 
 def ansible_env() -> dict[str, str]:
     """JSON on stdout; only phase_timer besides, which prints its one line to stderr."""
-    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(TOP / 'playbooks' / 'collections'),
+    return dict(os.environ, ANSIBLE_CONFIG=str(TOP / 'ansible.cfg'),
+                ANSIBLE_COLLECTIONS_PATH=str(TOP / 'playbooks' / 'collections'),
                 ANSIBLE_PIPELINING='true', ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json',
                 ANSIBLE_CALLBACK_PLUGINS=str(TOP / 'benchmarks' / 'callback_plugins'),
                 ANSIBLE_CALLBACKS_ENABLED='phase_timer',

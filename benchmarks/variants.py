@@ -5,14 +5,15 @@ Imported by benchmarks/converge.py. ``prepare`` readies every variant once per
 bench run, in a temporary directory:
 
 - head: this checkout as the repo runs it (`make bench`, `make lab`): playbooks/site.yml with
-  ANSIBLE_COLLECTIONS_PATH at the checkout's link (lab/lab.sh link) and ANSIBLE_PIPELINING=true;
+  ANSIBLE_COLLECTIONS_PATH at the checkout's link (lab/lab.sh link), ANSIBLE_PIPELINING=true and the
+  repository's ansible.cfg (ANSIBLE_CONFIG, whatever the directory: old and ansible-redis get the same);
 - head-user: this checkout as a new user runs it (README "Install"): `ansible-galaxy collection build`, then
   `ansible-galaxy collection install --no-deps` into a directory whose ansible.cfg has nothing but
   collections_path, then `ansible-playbook redisops.sentinel.site` there, with no ANSIBLE_* variable of the
   caller's environment (the Makefile's ANSIBLE_PIPELINING and ANSIBLE_COLLECTIONS_PATH included);
 - old, old-user: the same two for commit BEFORE (6767dc2, the code before the roles were rebuilt), from a
   `git archive` of it with its own collection link;
-- ansible-redis: benchmarks/ansible_redis.py, with pipelining like head.
+- ansible-redis: benchmarks/ansible_redis.py, with pipelining and the ansible.cfg like head.
 
 Every variant also gets ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json (the harness reads the recap from it) and
 the phase_timer callback: measuring instruments, not settings that change what runs on the hosts.
