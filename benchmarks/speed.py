@@ -44,6 +44,14 @@ def cpu_rerun(run: converge.Converge) -> float | None:
     return None if run.rerun_cpu is None else run.rerun_cpu.ansible / run.hosts
 
 
+def cpu_total_converge(run: converge.Converge) -> float:
+    return run.cpu.ansible
+
+
+def cpu_total_rerun(run: converge.Converge) -> float | None:
+    return None if run.rerun_cpu is None else run.rerun_cpu.ansible
+
+
 def median(values: Iterable[float | None]) -> float | None:
     values = list(values)
     return None if not values or None in values else statistics.median(values)
@@ -138,7 +146,23 @@ def six_host_rows(converges: list[converge.Converge]) -> list[list[str]]:
         for label, metric in (('bare converge', wall), ('re-run', rerun)):
             rows.append(ratio_row('6-host %s against %s (no target)' % (label, other.label), None,
                                   med(converges, head, 6, metric), med(converges, other.key, 6, metric)))
+    for variant in (variants.HEAD, variants.OLD, variants.ANSIBLE_REDIS):
+        for label, metric in (('bare converge', cpu_total_converge), ('re-run', cpu_total_rerun)):
+            rows.append(added_host_row(converges, variant, label, metric))
     return rows
+
+
+def added_host_row(converges: list[converge.Converge], variant: variants.Variant, label: str,
+                   metric: Metric) -> list[str]:
+    """The ansible CPU each host beyond the third adds, (6-host - 3-host) / 3 of the medians: what a
+    controller driving many hosts pays per host, without the run's fixed part (payload builds, the
+    preflight, the Sentinels asked once) that the per-host average of a 3-host run carries."""
+    six, three = med(converges, variant.key, 6, metric), med(converges, variant.key, 3, metric)
+    text = ('ansible CPU per host beyond the third, %s, %s: (6-host - 3-host) / 3 (no target)'
+            % (label, variant.label))
+    if six is None or three is None:
+        return [text, 'not measured', '-']
+    return [text, '%.2f s (%.1f s - %.1f s)' % ((six - three) / 3, six, three), '-']
 
 
 def variant_rows(converges: list[converge.Converge], hosts: int) -> list[list[str]]:
