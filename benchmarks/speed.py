@@ -36,20 +36,21 @@ def rerun(run: converge.Converge) -> float:
     return run.rerun
 
 
-def cpu_converge(run: converge.Converge) -> float:
-    return run.cpu.ansible / run.hosts
-
-
-def cpu_rerun(run: converge.Converge) -> float | None:
-    return None if run.rerun_cpu is None else run.rerun_cpu.ansible / run.hosts
-
-
 def cpu_total_converge(run: converge.Converge) -> float:
     return run.cpu.ansible
 
 
 def cpu_total_rerun(run: converge.Converge) -> float | None:
     return None if run.rerun_cpu is None else run.rerun_cpu.ansible
+
+
+def cpu_converge(run: converge.Converge) -> float:
+    return cpu_total_converge(run) / run.hosts
+
+
+def cpu_rerun(run: converge.Converge) -> float | None:
+    total = cpu_total_rerun(run)
+    return None if total is None else total / run.hosts
 
 
 def median(values: Iterable[float | None]) -> float | None:
