@@ -92,11 +92,11 @@ zone:
   type: str
 """
 
-from typing import Any, Callable
+from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-PROTOCOL = 'tcp'
+from ansible_collections.redisops.sentinel.plugins.module_utils.firewalld import client, ensure, openings
 
 
 def running(module: AnsibleModule) -> bool:
@@ -110,89 +110,15 @@ def start(module: AnsibleModule) -> None:
         module.fail_json(msg='Could not start firewalld: %s' % (err.strip() or out.strip()))
 
 
-def client(module: AnsibleModule):
+def connect(module: AnsibleModule):
     try:
-        from firewall.client import FirewallClient
-    except ImportError:
+        fw = client()
+    except RuntimeError as exc:
+        module.fail_json(msg=str(exc))
+    if fw is None:
         module.fail_json(msg='The firewalld Python bindings (python3-firewall) are missing on this host: '
                              'install firewalld, or set redis_firewall to none.')
-    fw = FirewallClient()
-    if not fw.connected:
-        module.fail_json(msg='firewalld runs but does not answer on D-Bus.')
     return fw
-
-
-def add(call: Callable[[], Any]) -> None:
-    """One port added; another run on the same machine may have added it a moment before."""
-    try:
-        call()
-    except Exception as exc:  # pylint: disable=broad-exception-caught
-        # firewalld's client raises its own or D-Bus errors; only this one means "done".
-        if 'ALREADY_ENABLED' not in str(exc):
-            raise
-
-
-class Opening:
-    """One port, open to everyone or (a rich rule) to one source."""
-
-    def __init__(self, port: int, source: str | None) -> None:
-        self.number = str(port)
-        self.source = source
-
-    @property
-    def rule(self) -> str:
-        family = 'ipv6' if ':' in (self.source or '') else 'ipv4'
-        return 'rule family="%s" source address="%s" port port="%s" protocol="%s" accept' % (
-            family, self.source, self.number, PROTOCOL)
-
-    def in_runtime(self, fw, zone: str) -> bool:
-        if self.source is None:
-            return fw.queryPort(zone, self.number, PROTOCOL)
-        return fw.queryRichRule(zone, self.rule)
-
-    def in_permanent(self, permanent_zone) -> bool:
-        if self.source is None:
-            return permanent_zone.queryPort(self.number, PROTOCOL)
-        return permanent_zone.queryRichRule(self.rule)
-
-    def add_runtime(self, fw, zone: str) -> None:
-        if self.source is None:
-            add(lambda: fw.addPort(zone, self.number, PROTOCOL, 0))
-        else:
-            add(lambda: fw.addRichRule(zone, self.rule, 0))
-
-    def add_permanent(self, permanent_zone) -> None:
-        if self.source is None:
-            add(lambda: permanent_zone.addPort(self.number, PROTOCOL))
-        else:
-            add(lambda: permanent_zone.addRichRule(self.rule))
-
-    def entry(self, runtime: bool, permanent: bool) -> dict:
-        entry = {'port': '%s/%s' % (self.number, PROTOCOL), 'runtime': runtime, 'permanent': permanent}
-        if self.source is not None:
-            entry['source'] = self.source
-        return entry
-
-
-def ensure_ports(module: AnsibleModule, fw, zone: str, openings: list[Opening]) -> list[dict]:
-    # Each query and addition is one call firewalld makes on its side: several servers of one
-    # machine (redis_instance) open their ports at the same time without overwriting each other,
-    # which reading the zone's permanent settings and writing them back would.
-    permanent_zone = fw.config().getZoneByName(zone)
-    opened = []
-    for opening in openings:
-        runtime = not opening.in_runtime(fw, zone)
-        permanent = not opening.in_permanent(permanent_zone)
-        if not (runtime or permanent):
-            continue
-        opened.append(opening.entry(runtime, permanent))
-        if module.check_mode:
-            continue
-        if runtime:
-            opening.add_runtime(fw, zone)
-        if permanent:
-            opening.add_permanent(permanent_zone)
-    return opened
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -215,11 +141,9 @@ def main() -> None:
             module.exit_json(changed=True, running=True, opened=[])
         start(module)
         started = True
-    fw = client(module)
+    fw = connect(module)
     zone = module.params['zone'] or fw.getDefaultZone()
-    sources = module.params['sources'] or [None]
-    openings = [Opening(port, source) for source in sources for port in sorted(set(module.params['ports']))]
-    opened = ensure_ports(module, fw, zone, openings)
+    opened = ensure(fw, zone, openings(module.params['ports'], module.params['sources']), module.check_mode)
     module.exit_json(changed=bool(opened) or started, running=True, zone=zone, opened=opened)
 
 

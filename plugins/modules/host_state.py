@@ -45,6 +45,19 @@ options:
     type: list
     elements: str
     default: []
+  firewalld_ports:
+    description:
+      - TCP ports that should be open in firewalld, in O(firewalld_zone), at runtime and permanently.
+        RV(firewalld_closed) tells which are not, so that a run with nothing to open does not call
+        P(redisops.sentinel.firewalld_ports#module) at all.
+    type: list
+    elements: int
+    default: []
+  firewalld_zone:
+    description:
+      - The firewalld zone of O(firewalld_ports); empty means the default zone.
+    type: str
+    default: ''
 notes:
   - Needs C(dpkg-query) (Debian family) or C(rpm) (RedHat family) for O(packages).
 author:
@@ -81,6 +94,17 @@ units:
   returned: always
   type: dict
   sample: {redis-server.service: {enabled: true, active: true}}
+firewalld_closed:
+  description:
+    - The ports of O(firewalld_ports) that are not open at runtime or not permanently, each as
+      P(redisops.sentinel.firewalld_ports#module) reports what it opens; empty when all are open or
+      none was asked for.
+    - V(null) when firewalld does not run, its Python bindings are missing or it does not answer, so
+      that P(redisops.sentinel.firewalld_ports#module) runs and starts it or says what is wrong.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{port: 6379/tcp, runtime: true, permanent: true}]
 """
 
 from typing import Any
@@ -88,12 +112,15 @@ from typing import Any
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes
 
+from ansible_collections.redisops.sentinel.plugins.module_utils import firewalld
+
 # How each package database tells what is installed: the command, and the
 # output line of an installed package.
 DPKG = ['dpkg-query', '--show', '--showformat', '${Package} ${db:Status-Status}\\n']
 RPM = ['rpm', '--query', '--queryformat', '%{NAME} installed\\n']
 # UnitFileState values of a unit that starts at boot.
 ENABLED = ('enabled', 'enabled-runtime', 'static', 'alias', 'indirect')
+FIREWALLD = 'firewalld.service'
 
 
 def installed(module: AnsibleModule, packages: list[str]) -> set[str]:
@@ -142,18 +169,44 @@ def unit_states(module: AnsibleModule, units: list[str]) -> dict[str, dict[str, 
             for unit, block in zip(units, blocks)}
 
 
+def firewalld_closed(ports: list[int], zone: str, running: bool) -> list[dict] | None:
+    """The ports not open yet (as firewalld_ports reports them), or None when firewalld cannot tell."""
+    if not ports:
+        return []
+    if not running:
+        return None
+    try:
+        fw = firewalld.client()
+    except RuntimeError:
+        return None
+    if fw is None:
+        return None
+    missing = firewalld.closed(fw, zone or fw.getDefaultZone(), firewalld.openings(ports, []))
+    return [opening.entry(runtime, permanent) for opening, runtime, permanent in missing]
+
+
 def argument_spec() -> dict[str, dict[str, Any]]:
     return {'packages': {'type': 'list', 'elements': 'str', 'default': []},
             'markers': {'type': 'dict', 'default': {}},
-            'units': {'type': 'list', 'elements': 'str', 'default': []}}
+            'units': {'type': 'list', 'elements': 'str', 'default': []},
+            'firewalld_ports': {'type': 'list', 'elements': 'int', 'default': []},
+            'firewalld_zone': {'type': 'str', 'default': ''}}
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    packages = module.params['packages']
+    packages, ports = module.params['packages'], module.params['firewalld_ports']
     present = installed(module, packages)
+    # Whether firewalld runs comes from the same systemctl call as the units asked for.
+    asked = module.params['units']
+    extra = [FIREWALLD] if ports and FIREWALLD not in asked else []
+    units = unit_states(module, asked + extra)
+    firewall_active = units.get(FIREWALLD, {}).get('active', False)
+    for unit in extra:
+        del units[unit]
     module.exit_json(changed=False, missing_packages=[p for p in packages if p not in present],
-                     marked=marked(module.params['markers']), units=unit_states(module, module.params['units']))
+                     marked=marked(module.params['markers']), units=units,
+                     firewalld_closed=firewalld_closed(ports, module.params['firewalld_zone'], firewall_active))
 
 
 if __name__ == '__main__':
