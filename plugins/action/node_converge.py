@@ -8,9 +8,12 @@ at start, and the files written after the first start. See plugins/modules/node_
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible.template import generate_ansible_template_vars, trust_as_template
 
 # The modules a live step may run, all of this collection and all taking the TLS options.
 LIVE_MODULES = ('redis_config', 'redis_acl', 'sentinel_monitor')
@@ -124,11 +127,38 @@ class ActionModule(ActionBase):
     def _files(self, entries: list[dict[str, Any]]) -> list[str]:
         if not entries:
             return []
-        result = self._run('redisops.sentinel.node_files', dict(files=entries), 'Write the files')
+        files = [self._rendered(entry) if 'template' in entry else entry for entry in entries]
+        result = self._run('redisops.sentinel.node_files', dict(files=files), 'Write the files')
         paths = list(result.get('changed_paths', []))
         self._outcome['changed_paths'].extend(paths)
         self._outcome['diff'].extend(result.get('diff') or [])
         return paths
+
+    def _rendered(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """An entry with `template` (a file of the role's templates, with `template_vars` on top of the task's
+        variables) as node_files takes it: the text in `content`, or in `secret_content` with `secret`."""
+        entry = dict(entry)
+        text = self._render(entry.pop('template'), entry.pop('template_vars', None) or {})
+        entry['secret_content' if entry.pop('secret', False) else 'content'] = text
+        return entry
+
+    def _render(self, name: str, extra: dict[str, Any]) -> str:
+        """The template as ansible.builtin.template renders it, without copying every variable first."""
+        source = self._find_needle('templates', name)
+        with open(source, encoding='utf-8') as handle:
+            data = trust_as_template(handle.read())
+        variables = dict(self._vars)
+        generated = generate_ansible_template_vars(name, source)
+        if 'ansible_managed' in variables:
+            # The user's own ansible_managed stays, as the template module and lookup keep it.
+            del generated['ansible_managed']
+        variables.update(generated)
+        variables.update(extra)
+        templar = self._templar.copy_with_new_env(available_variables=variables, searchpath=[os.path.dirname(source)])
+        text = templar.template(data, escape_backslashes=False, preserve_trailing_newlines=True)
+        if not isinstance(text, str):
+            raise AnsibleActionFail('The template %s did not render to text.' % name)
+        return text
 
     def _live(self, args: dict[str, Any]) -> list[str]:
         """Each live step against the running service; the settings that need a start to apply."""

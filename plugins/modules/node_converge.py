@@ -65,6 +65,10 @@ options:
   files:
     description:
       - Entries for M(redisops.sentinel.node_files), written before the unit is started.
+      - An entry with C(template) names a file of the calling role's C(templates) directory instead of
+        giving C(content). It is rendered on the controller with the task's variables, C(template_vars)
+        (a dict) on top and C(ansible_managed) as M(ansible.builtin.template) sets it; with
+        C(secret=true) the text goes to C(secret_content), never shown in a diff.
     type: list
     elements: dict
     default: []
@@ -140,7 +144,7 @@ options:
     default: false
   files_after_start:
     description:
-      - Entries for M(redisops.sentinel.node_files), written after the service runs.
+      - Entries for M(redisops.sentinel.node_files), written after the service runs (C(template) as in O(files)).
     type: list
     elements: dict
     default: []
