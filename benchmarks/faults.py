@@ -130,6 +130,24 @@ class Harness:
     def healthy(self, timeout: float = HEAL_TIMEOUT) -> str:
         return failover.wait_healthy(self.lab, self.sentinels, timeout)
 
+    def persisted(self, timeout: float = HEAL_TIMEOUT) -> None:
+        """Poll until no data node is still rewriting its append-only file.
+
+        A replica that has just resynced from scratch (after a partition, a failover) stops its AOF, loads
+        the master's data and rewrites the AOF in the background; until that rewrite is done, the AOF on its
+        disk is the one from before the resync, and a crash restarts it with that older data set (Redis's
+        own window, redis/redis#10582). A fault is injected only once the previous one has healed that far,
+        so each fault is measured from a group whose every node could restart with what it acknowledged.
+        """
+        def unmet() -> list[str]:
+            busy = []
+            for address in self.lab.containers:
+                info = client(address).info('persistence')
+                if info.get('aof_enabled') and (info.get('aof_rewrite_in_progress') or info.get('aof_rewrite_scheduled')):
+                    busy.append('%s rewrites its append-only file' % address)
+            return busy
+        poll(unmet, timeout, 'An append-only file rewrite did not finish')
+
     def wait_replicas(self, fault: str) -> int:
         """How many replicas acknowledge a write: every one when every host crashes (see the module's text)."""
         return len(self.lab.containers) - 1 if fault in ALL_DOWN else WAIT_REPLICAS
@@ -162,6 +180,7 @@ class Harness:
 
     def run(self, fault: str, inject: Callable[[str], None]) -> Outcome:
         old = self.healthy()
+        self.persisted()
         writer = Writer(self.lab, 'fault-%s' % fault, self.wait_replicas(fault))
         writer.start()
         try:
