@@ -86,8 +86,8 @@ def client():
     return fw
 
 
-def closed(fw, zone: str, wanted: list[Opening]) -> list[tuple[Opening, bool, bool]]:
-    """Each opening missing from the running firewall or from the permanent configuration, with where."""
+def closed(fw, zone: str, wanted: list[Opening]) -> tuple[Any, list[tuple[Opening, bool, bool]]]:
+    """The zone's permanent settings, and each opening missing from the running firewall or from them, with where."""
     permanent_zone = fw.config().getZoneByName(zone)
     missing = []
     for opening in wanted:
@@ -95,17 +95,21 @@ def closed(fw, zone: str, wanted: list[Opening]) -> list[tuple[Opening, bool, bo
         permanent = not opening.in_permanent(permanent_zone)
         if runtime or permanent:
             missing.append((opening, runtime, permanent))
-    return missing
+    return permanent_zone, missing
+
+
+def entries(missing: list[tuple[Opening, bool, bool]]) -> list[dict]:
+    """What closed() found, as firewalld_ports reports it (and host_state's firewalld_closed)."""
+    return [opening.entry(runtime, permanent) for opening, runtime, permanent in missing]
 
 
 def ensure(fw, zone: str, wanted: list[Opening], check_mode: bool) -> list[dict]:
     """Open what is missing; the entries opened (or that would be)."""
-    missing = closed(fw, zone, wanted)
-    if missing and not check_mode:
-        permanent_zone = fw.config().getZoneByName(zone)
+    permanent_zone, missing = closed(fw, zone, wanted)
+    if not check_mode:
         for opening, runtime, permanent in missing:
             if runtime:
                 opening.add_runtime(fw, zone)
             if permanent:
                 opening.add_permanent(permanent_zone)
-    return [opening.entry(runtime, permanent) for opening, runtime, permanent in missing]
+    return entries(missing)

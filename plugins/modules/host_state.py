@@ -181,8 +181,8 @@ def firewalld_closed(ports: list[int], zone: str, running: bool) -> list[dict] |
         return None
     if fw is None:
         return None
-    missing = firewalld.closed(fw, zone or fw.getDefaultZone(), firewalld.openings(ports, []))
-    return [opening.entry(runtime, permanent) for opening, runtime, permanent in missing]
+    _permanent_zone, missing = firewalld.closed(fw, zone or fw.getDefaultZone(), firewalld.openings(ports, []))
+    return firewalld.entries(missing)
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
