@@ -254,12 +254,17 @@ def sentinel_unmet(address: str, sentinel: redis.Redis, followers: list[str]) ->
     return unmet
 
 
-def replication(address: str) -> dict[str, Any]:
+def info(address: str, section: str) -> dict[str, Any]:
+    """One INFO section of a node, on a connection closed again."""
     node = client(address)
     try:
-        return node.info('replication')
+        return node.info(section)
     finally:
         node.close()
+
+
+def replication(address: str) -> dict[str, Any]:
+    return info(address, 'replication')
 
 
 def follower_unmet(node: str, master: str) -> list[str]:

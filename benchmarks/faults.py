@@ -142,8 +142,12 @@ class Harness:
         def unmet() -> list[str]:
             busy = []
             for address in self.lab.containers:
-                info = client(address).info('persistence')
-                if info.get('aof_enabled') and (info.get('aof_rewrite_in_progress') or info.get('aof_rewrite_scheduled')):
+                try:
+                    state = failover.info(address, 'persistence')
+                except redis.RedisError as exc:
+                    busy.append('%s: %s' % (address, exc))
+                    continue
+                if state.get('aof_enabled') and (state.get('aof_rewrite_in_progress') or state.get('aof_rewrite_scheduled')):
                     busy.append('%s rewrites its append-only file' % address)
             return busy
         poll(unmet, timeout, 'An append-only file rewrite did not finish')
