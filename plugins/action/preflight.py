@@ -15,7 +15,11 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.preflight import
     GROUPS, ROLES, SECRETS, Inventory, check)
 
 # plugins/action/preflight.py -> the collection's root.
-ROLE_DIR = Path(__file__).resolve().parents[2] / 'roles' / 'redis'
+ROLES_DIR = Path(__file__).resolve().parents[2] / 'roles'
+ROLE_DIR = ROLES_DIR / 'redis'
+# The public roles of the topology: their own settings (the waits) are checked with the internal
+# role's, since site.yml runs the internal role's steps without the public roles' spec validation.
+PUBLIC_ROLES = ('redis_master', 'redis_replica', 'redis_sentinel')
 # Variables read from a host besides the internal role's settings.
 EXTRA_VARIABLES = ('redis_sentinel_expected_sentinels',)
 # Variables that hold secrets: a templating error may quote their source, so it is not shown.
@@ -34,7 +38,7 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         role = self.validate_argument_spec(argument_spec=argument_spec())[1]['role']
-        spec = self._load_yaml(ROLE_DIR / 'meta' / 'argument_specs.yml')['argument_specs']['main']['options']
+        spec = self._spec()
         inventory = self._inventory(task_vars or {}, spec, role)
         findings = check(inventory, spec, self._is_file)
         result.update(changed=False, checked_hosts=list(inventory.hosts))
@@ -46,9 +50,20 @@ class ActionModule(ActionBase):
                               % len(findings.problems))
         return result
 
+    def _spec(self) -> dict[str, Any]:
+        """The options of the internal role's main entry point and of the public roles'."""
+        spec = dict(self._load_yaml(ROLE_DIR / 'meta' / 'argument_specs.yml')['argument_specs']['main']['options'])
+        for role in PUBLIC_ROLES:
+            entry = self._load_yaml(ROLES_DIR / role / 'meta' / 'argument_specs.yml')['argument_specs']['main']
+            spec.update(entry.get('options') or {})
+        return spec
+
     def _inventory(self, task_vars: dict[str, Any], spec: dict[str, Any], role: str | None) -> Inventory:
         """The hosts of the topology groups and of the play, each with its variables as the roles see them."""
-        defaults = self._load_yaml(ROLE_DIR / 'defaults' / 'main.yml', templates=True) or {}
+        defaults: dict[str, Any] = {}
+        for role in PUBLIC_ROLES:
+            defaults.update(self._load_yaml(ROLES_DIR / role / 'defaults' / 'main.yml', templates=True) or {})
+        defaults.update(self._load_yaml(ROLE_DIR / 'defaults' / 'main.yml', templates=True) or {})
         role_vars = self._load_yaml(ROLE_DIR / 'vars' / 'main.yml', templates=True) or {}
         groups = {group: list(task_vars.get('groups', {}).get(group) or []) for group in GROUPS.values()}
         play_hosts = list(task_vars.get('ansible_play_hosts_all') or [])

@@ -15,7 +15,8 @@ description:
     the host's variables and facts).
   - Reports every problem at once, each naming the host(s), the variable, the value (never a
     password) and what to change, and fails; the roles run it before they change anything.
-  - Checks the settings against the internal role's argument spec (types, allowed values), then
+  - Checks the settings against the argument specs of the internal role and of the public roles
+    C(redis_master), C(redis_replica) and C(redis_sentinel) (types, allowed values), then
     ports, timings, addresses, bind lists, TLS files, ACL users and rules, the passwords and
     settings the hosts must share, servers that share an address, one bootstrap master per master
     group, replicas that could be promoted (C(redis_replica_priority)), replicas that point at

@@ -449,6 +449,17 @@ def test_the_plugin_fails_with_every_problem_and_no_secret(tmp_path):
     assert 'two words' not in json.dumps(result)
 
 
+def test_the_plugin_checks_the_public_roles_settings_too(tmp_path):
+    # site.yml runs the internal role's steps without the public roles' spec validation.
+    inventory = inventory_file(redis_sentinel_wait='sometimes')
+    inventory['redis_replica']['hosts']['h3']['redis_replica_max_lag_bytes'] = 'a lot'
+    result = run_playbook(tmp_path, inventory)
+    assert result['failed'] is True
+    problems = '\n'.join(result['problems'])
+    assert 'redis_sentinel_wait' in problems and 'redis_replica_max_lag_bytes' in problems
+    assert result['problems'][-1].startswith('h3: ')
+
+
 ROLE_PLAYS = """
 - hosts: redis_master:redis_replica
   gather_facts: false
