@@ -4,7 +4,9 @@
 redis-sentinel) brought to its configuration in one task, by running the collection's own modules in
 order: its files (node_files), its systemd unit (systemd_service, only when something asks for it),
 its live settings (redis_config, redis_acl, sentinel_monitor), a restart for settings that apply only
-at start, and the files written after the first start. See plugins/modules/node_converge.py."""
+at start, and the files written after the first start. A service that already runs takes one module
+run on the host for its files and live settings (node_apply, on the same code as those modules) unless
+a changed file needs it restarted first. See plugins/modules/node_converge.py."""
 
 from __future__ import annotations
 
@@ -52,10 +54,11 @@ def argument_spec() -> dict[str, dict[str, Any]]:
 class Step(Exception):
     """A module of the sequence failed: its result ends the task."""
 
-    def __init__(self, name: str, result: dict[str, Any]) -> None:
+    def __init__(self, name: str, result: dict[str, Any], msg: str | None = None) -> None:
         super().__init__(name)
         self.name = name
         self.result = result
+        self.msg = msg or '%s: %s' % (name, result.get('msg', 'failed'))
 
 
 class ActionModule(ActionBase):
@@ -72,8 +75,7 @@ class ActionModule(ActionBase):
             self._converge(args)
         except Step as step:
             failed = step.result
-            self._outcome.update(failed=True, failed_step=step.name,
-                                 msg='%s: %s' % (step.name, failed.get('msg', 'failed')))
+            self._outcome.update(failed=True, failed_step=step.name, msg=step.msg)
             for key in ('problems', 'module_stderr', 'module_stdout', 'exception'):
                 if key in failed:
                     self._outcome[key] = failed[key]
@@ -87,21 +89,25 @@ class ActionModule(ActionBase):
         return result
 
     def _converge(self, args: dict[str, Any]) -> None:
-        """The sequence: files, unit, live settings, restart for start-only settings, files after start."""
+        """The sequence: files, unit, live settings, restart for start-only settings, files after start.
+        A service that runs already takes one module run (node_apply) unless a file it needs to be
+        restarted for changed; then the sequence goes on from the unit."""
         service = args['service']
-        if args['stop_first']:
-            self._systemd(service, dict(state='stopped'), may_fail=True)
-        changed_paths = self._files(args['files'])
-        restart = bool(set(args['restart_paths']) & set(changed_paths))
-        if restart and args['keep_running']:
-            restart = False
-            self._outcome['warnings'].append(
-                'The service %s changed, but this node is the current master and is left running. Run '
-                'playbooks/rolling_restart.yml to switch over and restart it without losing writes.' % service)
         unit = args['unit']
         idle = not (unit.get('enabled') and unit.get('active'))
+        after_start = args['files_after_start']
+        if args['start'] and not idle and not args['stop_first']:
+            if self._apply(args):
+                return
+            after_start = []
+        else:
+            if args['stop_first']:
+                self._systemd(service, dict(state='stopped'), may_fail=True)
+            self._files(args['files'])
+        changed_paths = self._outcome['changed_paths']
+        restart = self._restart(args, changed_paths)
         # A changed drop-in (the start guard's, say) is read at the next start: systemd reloads it now.
-        reload = any('.service.d/' in path for path in changed_paths)
+        reload = any(self._dropin(path) for path in changed_paths)
         if args['start'] and (idle or restart or reload):
             action = 'restarted' if restart else 'started'
             self._systemd(service, dict(enabled=True, state=action, daemon_reload=reload))
@@ -109,7 +115,49 @@ class ActionModule(ActionBase):
         restart_required = self._live(args)
         if restart_required:
             self._start_only_settings(args, service, restart_required)
-        self._files(args['files_after_start'])
+        self._files(after_start)
+
+    def _apply(self, args: dict[str, Any]) -> bool:
+        """A running service's files (those written after the first start too: it has started) and live
+        settings in one module run. False when a changed file needs the unit restarted or reloaded first."""
+        files = self._entries(args['files'] + args['files_after_start'])
+        stop = [entry['path'] for entry in files
+                if self._dropin(entry['path']) or (entry['path'] in args['restart_paths'] and not args['keep_running'])]
+        steps = [dict(module=step['module'], label=label, args=module_args, when_changed=step['when_changed'])
+                 for step in args['live'] for label, module_args in self._expand(step, self._tls(args))]
+        result = self._run('redisops.sentinel.node_apply', dict(files=files, stop_if_changed=stop, steps=steps),
+                           'Write the files', may_fail=True)
+        if result.get('failed') and 'failed_step' in result:
+            # node_apply's message starts with the step's label already.
+            raise Step('Apply %s' % result['failed_step'], result, msg='Apply %s' % result['msg'])
+        if result.get('failed'):
+            raise Step('Write the files', result)
+        self._outcome['changed_paths'].extend(result['changed_paths'])
+        self._outcome['diff'].extend(result.get('diff') or [])
+        if result['stopped']:
+            return False
+        self._restart(args, result['changed_paths'])
+        restart_required: list[str] = []
+        for step in result['steps']:
+            restart_required.extend(self._record(step['module'], step['label'], step['result']))
+        if restart_required:
+            self._start_only_settings(args, args['service'], restart_required)
+        return True
+
+    def _restart(self, args: dict[str, Any], changed_paths: list[str]) -> bool:
+        """Whether a changed file restarts the service; never the current master (keep_running): a warning."""
+        if not set(args['restart_paths']) & set(changed_paths):
+            return False
+        if args['keep_running']:
+            self._outcome['warnings'].append(
+                'The service %s changed, but this node is the current master and is left running. Run '
+                'playbooks/rolling_restart.yml to switch over and restart it without losing writes.' % args['service'])
+            return False
+        return True
+
+    @staticmethod
+    def _dropin(path: str) -> bool:
+        return '.service.d/' in path
 
     def _start_only_settings(self, args: dict[str, Any], service: str, names: list[str]) -> None:
         """Settings that apply only at start: a restart now, else (the current master) a warning."""
@@ -124,15 +172,15 @@ class ActionModule(ActionBase):
             'current master: it keeps running with the old values. Run playbooks/rolling_restart.yml to switch '
             'over and restart it without losing writes.' % ', '.join(names))
 
-    def _files(self, entries: list[dict[str, Any]]) -> list[str]:
+    def _files(self, entries: list[dict[str, Any]]) -> None:
         if not entries:
-            return []
-        files = [self._rendered(entry) if 'template' in entry else entry for entry in entries]
-        result = self._run('redisops.sentinel.node_files', dict(files=files), 'Write the files')
-        paths = list(result.get('changed_paths', []))
-        self._outcome['changed_paths'].extend(paths)
+            return
+        result = self._run('redisops.sentinel.node_files', dict(files=self._entries(entries)), 'Write the files')
+        self._outcome['changed_paths'].extend(result.get('changed_paths', []))
         self._outcome['diff'].extend(result.get('diff') or [])
-        return paths
+
+    def _entries(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [self._rendered(entry) if 'template' in entry else entry for entry in entries]
 
     def _rendered(self, entry: dict[str, Any]) -> dict[str, Any]:
         """An entry with `template` (a file of the role's templates, with `template_vars` on top of the task's
@@ -160,30 +208,42 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('The template %s did not render to text.' % name)
         return text
 
+    @staticmethod
+    def _tls(args: dict[str, Any]) -> dict[str, Any]:
+        return {name: args[name] for name in TLS_OPTIONS if args[name] is not None}
+
     def _live(self, args: dict[str, Any]) -> list[str]:
-        """Each live step against the running service; the settings that need a start to apply."""
-        tls = {name: args[name] for name in TLS_OPTIONS if args[name] is not None}
+        """Each live step against the running service, one module run each; the settings that need a start
+        to apply."""
         restart_required: list[str] = []
         for step in args['live']:
             if step['when_changed'] is not None and not set(step['when_changed']) & set(self._outcome['changed_paths']):
                 continue
-            for label, module_args in self._expand(step):
-                result = self._run('redisops.sentinel.' + step['module'], dict(tls, **module_args),
+            for label, module_args in self._expand(step, self._tls(args)):
+                result = self._run('redisops.sentinel.' + step['module'], module_args,
                                    'Apply %s' % (label or step['module']))
-                restart_required.extend(result.get('restart_required', []))
-                kept = {key: value for key, value in result.items() if key not in DROPPED_KEYS}
-                self._outcome.setdefault('live', []).append(dict(kept, module=step['module'], label=label))
+                restart_required.extend(self._record(step['module'], label, result))
         return restart_required
 
+    def _record(self, module: str, label: str | None, result: dict[str, Any]) -> list[str]:
+        """A live step's result in the task's `live` and its diff in the task's; the settings it found that
+        apply only at start."""
+        diff = result.get('diff')
+        self._outcome['diff'].extend(diff if isinstance(diff, list) else [diff] if diff else [])
+        kept = {key: value for key, value in result.items() if key not in DROPPED_KEYS}
+        self._outcome.setdefault('live', []).append(dict(kept, module=module, label=label))
+        return list(result.get('restart_required', []))
+
     @staticmethod
-    def _expand(step: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
-        """One module run, or one per item of `each`: its options from the item's keys (`each_options`)."""
+    def _expand(step: dict[str, Any], tls: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+        """One module run, or one per item of `each`: its options from the item's keys (`each_options`),
+        each with the task's TLS options."""
         if step['each'] is None:
-            return [(step['label'], step['args'])]
+            return [(step['label'], {**tls, **step['args']})]
         runs = []
         for item in step['each']:
             options = {option: item[key] for option, key in step['each_options'].items()}
-            runs.append((str(item.get('name', step['label'])), dict(step['args'], **options)))
+            runs.append((str(item.get('name', step['label'])), {**tls, **step['args'], **options}))
         return runs
 
     def _systemd(self, service: str, module_args: dict[str, Any], may_fail: bool = False) -> None:

@@ -20,6 +20,21 @@ from typing import Any, Optional
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 
+# The option that lists the entries (node_files's `files`, node_apply's `files`), documented in the
+# redisops.sentinel.node_files documentation fragment.
+FILES_OPTION: dict[str, Any] = {
+    'type': 'list', 'elements': 'dict', 'mutually_exclusive': [('content', 'secret_content')], 'options': {
+        'path': {'type': 'path', 'required': True},
+        'state': {'type': 'str', 'choices': ['directory', 'file'], 'default': 'file'},
+        'content': {'type': 'str'},
+        'secret_content': {'type': 'str', 'no_log': True},
+        'marker': {'type': 'str'},
+        'owner': {'type': 'str'},
+        'group': {'type': 'str'},
+        'mode': {'type': 'raw'},
+    }}
+
+
 @dataclass
 class Outcome:
     """What ensuring one entry did (or would do, in check mode)."""
@@ -39,16 +54,17 @@ class Report:
     def changed(self) -> bool:
         return any(o.changed for o in self.outcomes)
 
-    def result(self) -> dict[str, Any]:
-        return {
+    def result(self, diff: bool = False) -> dict[str, Any]:
+        """The module's result; with `diff` (the task's diff mode), the content before and after."""
+        result: dict[str, Any] = {
             'changed': self.changed,
             'changed_paths': [o.path for o in self.outcomes if o.changed],
             'marked': [o.path for o in self.outcomes if o.marked],
             'missing': [o.path for o in self.outcomes if o.missing],
         }
-
-    def diffs(self) -> list[dict[str, str]]:
-        return [o.diff for o in self.outcomes if o.diff is not None]
+        if diff:
+            result['diff'] = [o.diff for o in self.outcomes if o.diff is not None]
+        return result
 
 
 def read(path: str) -> Optional[bytes]:

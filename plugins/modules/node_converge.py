@@ -27,8 +27,11 @@ description:
   - Finally writes O(files_after_start) (the start guard's configuration, needed from the second
     start on).
   - Stops at the first step that fails; RV(failed_step) names it and the task's message is that step's.
-  - A converged service with nothing to change costs one module run per live step and one for the
-    files; the unit is not touched.
+  - A service whose unit is enabled and active takes one module run for its files and all its live
+    steps (M(redisops.sentinel.node_apply), on the same code as the steps' modules); when a file it must
+    be restarted for changed (one of O(restart_paths), or a drop-in), that run stops after the files,
+    and the unit and the live steps follow as above. A converged service with nothing to change costs
+    that one module run; the unit is not touched.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
@@ -46,7 +49,8 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The diffs of M(redisops.sentinel.node_files) (never of secret content).
+      - The diffs of M(redisops.sentinel.node_files) (never of secret content), then those of the live steps
+        (the settings, users and monitoring options they change; secrets masked).
   platform:
     platforms: posix
 options:

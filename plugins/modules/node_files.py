@@ -20,6 +20,7 @@ description:
   - The result lists the paths that changed, so that one task can decide which services to restart.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - redisops.sentinel.node_files
 attributes:
   check_mode:
     support: full
@@ -30,53 +31,6 @@ attributes:
         O(files[].secret_content).
   platform:
     platforms: posix
-options:
-  files:
-    description:
-      - The directories and files, ensured in this order.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      path:
-        description:
-          - Absolute path.
-        type: path
-        required: true
-      state:
-        description:
-          - V(directory) creates the directory (and its parents) when missing.
-          - V(file) writes O(files[].content) or O(files[].secret_content) when given; without either,
-            only the owner, group and mode of an existing file are kept (a missing file is reported
-            in RV(missing) and left missing).
-        type: str
-        choices: [directory, file]
-        default: file
-      content:
-        description:
-          - The file's content, shown in diffs.
-        type: str
-      secret_content:
-        description:
-          - The file's content when it holds a secret, never logged and never shown in diffs.
-          - Mutually exclusive with O(files[].content).
-        type: str
-      marker:
-        description:
-          - Text that marks the file as written once already; a file that holds it is not rewritten.
-        type: str
-      owner:
-        description:
-          - Owner (name or id).
-        type: str
-      group:
-        description:
-          - Group (name or id).
-        type: str
-      mode:
-        description:
-          - Permissions, as the M(ansible.builtin.file) module takes them (V("0640"), V(u=rw,g=r)).
-        type: raw
 author:
   - redisops maintainers (@redisops)
 """
@@ -122,32 +76,16 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.redisops.sentinel.plugins.module_utils.files import ensure
-
-ENTRY = {
-    'path': {'type': 'path', 'required': True},
-    'state': {'type': 'str', 'choices': ['directory', 'file'], 'default': 'file'},
-    'content': {'type': 'str'},
-    'secret_content': {'type': 'str', 'no_log': True},
-    'marker': {'type': 'str'},
-    'owner': {'type': 'str'},
-    'group': {'type': 'str'},
-    'mode': {'type': 'raw'},
-}
+from ansible_collections.redisops.sentinel.plugins.module_utils.files import FILES_OPTION, ensure
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
-    return {'files': {'type': 'list', 'elements': 'dict', 'required': True, 'options': ENTRY,
-                      'mutually_exclusive': [('content', 'secret_content')]}}
+    return {'files': dict(FILES_OPTION, required=True)}
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    report = ensure(module, module.params['files'])
-    result = report.result()
-    if module._diff:
-        result['diff'] = report.diffs()
-    module.exit_json(**result)
+    module.exit_json(**ensure(module, module.params['files']).result(module._diff))
 
 
 if __name__ == '__main__':

@@ -189,6 +189,15 @@ def command(node: RedisNode, *args):
         client.close()
 
 
+def config_get(node: RedisNode, name: str) -> str:
+    """One setting as CONFIG GET shows it, on a connection of its own."""
+    client = node.client()
+    try:
+        return client.config_get(name)[name]
+    finally:
+        client.close()
+
+
 def link_up(replica: RedisNode) -> bool:
     client = replica.client()
     try:

@@ -3,7 +3,10 @@
 """node_converge's sequence: which of the collection's modules it runs, in which order and with which
 arguments, for a re-run, a bare host, a changed file, settings that apply only at start, a failing step
 and check mode. The modules themselves are tested against real servers elsewhere; here they are
-stand-ins that record the call and answer as the real module would (the scenarios run the whole)."""
+stand-ins that record the call and answer as the real module would (the scenarios run the whole).
+node_apply, which runs the files and the steps of a running service in one module run, answers from
+the same tables: its files as node_files, each step as the step's module; the steps it runs are
+recorded as `node_apply/<module>`."""
 
 from __future__ import annotations
 
@@ -46,8 +49,30 @@ class Recorder(ActionModule):
     def _execute_module(self, module_name=None, module_args=None, task_vars=None, **kwargs) -> dict[str, Any]:
         short = module_name.rsplit('.', 1)[-1]
         self.calls.append((short, module_args))
-        queue = self.answers.get(short)
+        return self._node_apply(module_args) if short == 'node_apply' else self._answer(short)
+
+    def _answer(self, module: str) -> dict[str, Any]:
+        queue = self.answers.get(module)
         return queue.pop(0) if queue else dict(changed=False)
+
+    def _node_apply(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = self._answer('node_files')
+        changed = set(files.get('changed_paths', []))
+        result = dict(changed=bool(files.get('changed')), changed_paths=sorted(changed), steps=[],
+                      stopped=bool(changed & set(args['stop_if_changed'])))
+        if result['stopped']:
+            return result
+        for step in args['steps']:
+            if step['when_changed'] is not None and not changed & set(step['when_changed']):
+                continue
+            self.calls.append(('node_apply/' + step['module'], step['args']))
+            answer = self._answer(step['module'])
+            label = step['label'] or step['module']
+            if answer.get('failed'):
+                return dict(answer, failed_step=label, msg='%s: %s' % (label, answer['msg']))
+            result['changed'] = result['changed'] or bool(answer.get('changed'))
+            result['steps'].append(dict(module=step['module'], label=step['label'], result=answer))
+        return result
 
 
 def converge(answers: dict[str, list[dict[str, Any]]] | None = None, check_mode: bool = False,
@@ -67,7 +92,7 @@ def names(calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
 
 def test_a_re_run_reads_the_files_and_settings_and_leaves_the_unit_alone():
     result, calls = converge()
-    assert names(calls) == ['node_files', 'redis_config']
+    assert names(calls) == ['node_apply', 'node_apply/redis_config']
     assert not result['changed'] and result['service_action'] == 'none' and 'warnings' not in result
 
 
@@ -84,22 +109,25 @@ def test_a_bare_host_starts_once_after_its_files_then_applies_settings_then_the_
 def test_a_changed_file_restarts_a_replica_and_only_warns_for_the_running_master():
     changed = [dict(changed=True, changed_paths=[CONF])]
     result, calls = converge(dict(node_files=list(changed)))
-    assert [args.get('state') for name, args in calls if name == 'systemd_service'] == ['restarted']
+    # node_apply stops after the files; the settings are applied to the restarted server.
+    assert names(calls) == ['node_apply', 'systemd_service', 'redis_config']
+    assert calls[0][1]['stop_if_changed'] == [CONF] and calls[1][1]['state'] == 'restarted'
     assert result['service_action'] == 'restarted'
 
     result, calls = converge(dict(node_files=list(changed)), keep_running=True)
-    assert 'systemd_service' not in names(calls)
+    assert names(calls) == ['node_apply', 'node_apply/redis_config'] and calls[0][1]['stop_if_changed'] == []
     assert result['service_action'] == 'none' and 'rolling_restart.yml' in result['warnings'][0]
 
 
 def test_a_file_that_needs_no_restart_leaves_a_running_unit_alone_and_a_drop_in_reloads_systemd():
     guard = [dict(changed=True, changed_paths=['/usr/local/libexec/redisops/start_guard.py'])]
     result, calls = converge(dict(node_files=guard))
-    assert names(calls) == ['node_files', 'redis_config'] and result['service_action'] == 'none'
+    assert names(calls) == ['node_apply', 'node_apply/redis_config'] and result['service_action'] == 'none'
     assert result['changed']
 
     dropin = [dict(changed=True, changed_paths=['/etc/systemd/system/redis-server.service.d/redisops-start-guard.conf'])]
-    result, calls = converge(dict(node_files=dropin))
+    result, calls = converge(dict(node_files=dropin), files=[dict(path=CONF), dict(path=dropin[0]['changed_paths'][0])])
+    assert names(calls) == ['node_apply', 'systemd_service', 'redis_config']
     assert calls[1] == ('systemd_service', dict(enabled=True, state='started', daemon_reload=True, name='redis-server'))
     assert result['service_action'] == 'reloaded'
 
@@ -107,14 +135,14 @@ def test_a_file_that_needs_no_restart_leaves_a_running_unit_alone_and_a_drop_in_
 def test_settings_that_apply_at_start_restart_a_replica_not_in_check_mode_and_warn_on_the_master():
     needs_start = dict(redis_config=[dict(changed=True, restart_required=['io-threads'])])
     result, calls = converge(dict(needs_start), restart_for_settings=True)
-    assert names(calls) == ['node_files', 'redis_config', 'systemd_service']
+    assert names(calls) == ['node_apply', 'node_apply/redis_config', 'systemd_service']
     assert result['restart_required'] == ['io-threads'] and result['service_action'] == 'restarted'
 
     result, calls = converge(dict(needs_start), restart_for_settings=True, check_mode=True)
-    assert names(calls) == ['node_files', 'redis_config'] and result['service_action'] == 'none'
+    assert names(calls) == ['node_apply', 'node_apply/redis_config'] and result['service_action'] == 'none'
 
     result, calls = converge(dict(needs_start), restart_for_settings=False)
-    assert names(calls) == ['node_files', 'redis_config']
+    assert names(calls) == ['node_apply', 'node_apply/redis_config']
     assert 'io-threads' in result['warnings'][0] and 'current master' in result['warnings'][0]
 
 
@@ -124,11 +152,16 @@ def test_a_step_with_when_changed_runs_only_when_one_of_its_paths_changed():
                   args=dict(LOGIN, settings={'tls-cert-file': cert}, reload_tls=True))
     main = dict(module='redis_config', args=dict(LOGIN, settings={'maxmemory': '1gb'}))
     result, calls = converge(live=[main, reload])
-    assert names(calls) == ['node_files', 'redis_config']
+    assert names(calls) == ['node_apply', 'node_apply/redis_config']
+    assert calls[0][1]['steps'][1]['when_changed'] == reload['when_changed']
 
     result, calls = converge(dict(node_files=[dict(changed=True, changed_paths=[cert])]), live=[main, reload])
-    assert names(calls) == ['node_files', 'redis_config', 'redis_config']
+    assert names(calls) == ['node_apply', 'node_apply/redis_config', 'node_apply/redis_config']
     assert calls[2][1]['reload_tls'] is True and [step['label'] for step in result['live']] == [None, 'reload']
+    # On a bare host the action decides: the settings after the start, the TLS reload only for a changed file.
+    result, calls = converge(dict(node_files=[dict(changed=True, changed_paths=[CONF])]), unit={},
+                             live=[main, reload])
+    assert names(calls) == ['node_files', 'systemd_service', 'redis_config']
 
 
 def test_each_runs_one_module_per_item_with_its_options_and_the_tls_options():
@@ -136,7 +169,7 @@ def test_each_runs_one_module_per_item_with_its_options_and_the_tls_options():
                     each=[dict(name='g1', host='10.0.0.1', port=6379), dict(name='g2', host='10.0.0.2', port=6380)],
                     each_options=dict(name='name', master_host='host', master_port='port'))
     result, calls = converge(live=[monitors], tls=True, tls_ca_file='/pki/ca.crt')
-    sent = [args for name, args in calls if name == 'sentinel_monitor']
+    sent = [args for name, args in calls if name == 'node_apply/sentinel_monitor']
     assert [(args['name'], args['master_host'], args['master_port']) for args in sent] == [
         ('g1', '10.0.0.1', 6379), ('g2', '10.0.0.2', 6380)]
     assert all(args['tls'] is True and args['tls_ca_file'] == '/pki/ca.crt' for args in sent)
@@ -146,7 +179,7 @@ def test_each_runs_one_module_per_item_with_its_options_and_the_tls_options():
 def test_a_failing_step_ends_the_task_with_its_name_and_message():
     failing = dict(redis_config=[dict(failed=True, msg='CONFIG SET refused: maxmemory', problems=['x'])])
     result, calls = converge(failing, files_after_start=[dict(path='/etc/redis/guard.json')])
-    assert names(calls) == ['node_files', 'redis_config']
+    assert names(calls) == ['node_apply', 'node_apply/redis_config']
     assert result['failed'] and result['failed_step'] == 'Apply redis_config'
     assert result['msg'] == 'Apply redis_config: CONFIG SET refused: maxmemory' and result['problems'] == ['x']
 

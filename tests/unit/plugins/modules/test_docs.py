@@ -14,7 +14,7 @@ import yaml
 from ansible_collections.redisops.sentinel.plugins.action import node_converge, preflight
 from ansible_collections.redisops.sentinel.plugins.modules import (
     cluster_create, cluster_forget, cluster_import, cluster_info, cluster_reshard, cluster_wait, doctor, firewalld_ports, host_state,
-    node_files, recover_info,
+    node_apply, node_files, recover_info,
     redis_acl, redis_config, redis_dataset, redis_replicaof, redis_snapshot, replica_wait, sentinel_failover, sentinel_monitor, sentinel_wait, topology_info)
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
@@ -30,6 +30,7 @@ MODULES = dict(WAIT_MODULES, **SETTINGS_MODULES, **{'redisops.sentinel.topology_
                                                     'redisops.sentinel.doctor': doctor,
                                                     'redisops.sentinel.firewalld_ports': firewalld_ports,
                                                     'redisops.sentinel.host_state': host_state,
+                                                    'redisops.sentinel.node_apply': node_apply,
                                                     'redisops.sentinel.node_files': node_files,
                                                     'redisops.sentinel.redis_snapshot': redis_snapshot,
                                                     'redisops.sentinel.redis_dataset': redis_dataset,

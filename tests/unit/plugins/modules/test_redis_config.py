@@ -13,7 +13,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.config import (
     normalize, quote, set_directive, setting_text)
 from ansible_collections.redisops.sentinel.plugins.modules import redis_config
 
-from conftest import PASSWORD, REDIS_SERVER, RedisNode, free_port
+from conftest import PASSWORD, REDIS_SERVER, RedisNode, config_get, free_port
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
 MODULE = 'redisops.sentinel.redis_config'
@@ -23,13 +23,6 @@ def run(run_module, node: RedisNode, check_mode: bool = False, **args):
     args = dict(dict(login_port=node.port, login_password=node.password), **args)
     return run_module(redis_config.main, args, check_mode=check_mode)
 
-
-def config_get(node: RedisNode, name: str) -> str:
-    client = node.client()
-    try:
-        return client.config_get(name)[name]
-    finally:
-        client.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import sentinel_master
 from ansible_collections.redisops.sentinel.plugins.modules import sentinel_monitor
-from ansible_collections.redisops.sentinel.plugins.modules.sentinel_monitor import (
+from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel_monitor import (
     MASK, read_config_file, split_config_line)
 
 from conftest import (

@@ -9,7 +9,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.sentinel import 
 from ansible_collections.redisops.sentinel.plugins.modules import (
     redis_config, replica_wait, sentinel_failover, sentinel_monitor, sentinel_wait, topology_info)
 
-from conftest import MASTER_NAME
+from conftest import MASTER_NAME, config_get
 
 MODULES = {
     'replica_wait': (replica_wait, {}),
@@ -22,13 +22,6 @@ MODULES = {
 # Short waits: the failures below are diagnosed at once.
 QUICK = dict(timeout=0.3, connect_timeout=0.5)
 
-
-def config_get(node, name: str) -> str:
-    client = node.client()
-    try:
-        return client.config_get(name)[name]
-    finally:
-        client.close()
 
 
 def test_replica_wait(run_module, tls_cluster, tls_files):
