@@ -146,13 +146,24 @@ class StepFailed(Exception):
         self.result = result
 
 
+class StepDone(Exception):
+    """A step's module ended early with a result (check mode without the redis library): the next step follows."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__(result.get('msg'))
+        self.result = result
+
+
 class StepModule:
-    """What a step's work sees as its AnsibleModule: its own options; a failure raises StepFailed.
-    Everything else (check mode, warnings, the secrets kept out of the output, files) is this run's."""
+    """What a step's work sees as its AnsibleModule: its own options; ending early raises StepDone, a failure
+    StepFailed. Everything else (check mode, warnings, the secrets kept out of the output, files) is this run's."""
 
     def __init__(self, module: AnsibleModule, params: dict[str, Any]) -> None:
         self._module = module
         self.params = params
+
+    def exit_json(self, **kwargs: Any) -> NoReturn:
+        raise StepDone(kwargs)
 
     def fail_json(self, msg: str, **kwargs: Any) -> NoReturn:
         raise StepFailed(dict(kwargs, msg=msg))
@@ -211,6 +222,8 @@ def main() -> None:
             continue
         try:
             outcome = WORKS[step['module']].run(StepModule(module, params))
+        except StepDone as done:
+            outcome = done.result
         except StepFailed as failed:
             changed_now = result['changed'] or bool(failed.result.get('changed'))
             module.fail_json(**dict(failed.result, changed=changed_now, changed_paths=result['changed_paths'],

@@ -10,13 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ansible_collections.redisops.sentinel.plugins.module_utils import client
 from ansible_collections.redisops.sentinel.plugins.modules import node_apply
 
 from conftest import MASTER_NAME, RedisNode, config_get
 
 COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
 SECRET = 'n0de-apply-s3cret'
-
 
 
 def config_step(node: RedisNode, settings: dict, label: str = 'settings', **extra) -> dict:
@@ -124,3 +124,17 @@ def test_only_the_secrets_are_kept_out_of_the_output(nodes, tmp_path):
     result = json.loads(proc.stdout)
     assert str(server.port) in result['steps'][0]['result']['msg']
     assert (tmp_path / 'guard.json').read_text() == SECRET
+
+
+def test_check_mode_without_the_redis_library_reports_each_step_and_goes_on(run_module, monkeypatch, tmp_path):
+    """A step's module ends early in check mode when redis-py is missing (it would be installed): the
+    other steps and the files still report what they would do."""
+    monkeypatch.setattr(client, 'HAS_REDIS', False)
+    conf = tmp_path / 'new.conf'
+    steps = [dict(module='redis_config', label=label, args=dict(login_port=6379, settings={'maxmemory': '1gb'}))
+             for label in ('first', 'second')]
+    failed, result = run_module(node_apply.main, dict(files=[{'path': str(conf), 'content': 'x\n'}], steps=steps),
+                                check_mode=True)
+    assert not failed and result['changed'] and not conf.exists()
+    assert [(s['label'], s['result']['msg'].startswith('Check mode: ')) for s in result['steps']] == [
+        ('first', True), ('second', True)]

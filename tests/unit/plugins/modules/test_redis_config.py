@@ -24,7 +24,6 @@ def run(run_module, node: RedisNode, check_mode: bool = False, **args):
     return run_module(redis_config.main, args, check_mode=check_mode)
 
 
-
 @pytest.fixture
 def server(nodes) -> RedisNode:
     """A fresh redis-server started from workdir/redis.conf (no password, save "", appendonly no)."""

@@ -23,7 +23,6 @@ MODULES = {
 QUICK = dict(timeout=0.3, connect_timeout=0.5)
 
 
-
 def test_replica_wait(run_module, tls_cluster, tls_files):
     replica, master = tls_cluster.replica, tls_cluster.master
     failed, result = run_module(replica_wait.main, dict(
