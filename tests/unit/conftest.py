@@ -14,8 +14,10 @@ import datetime
 import ipaddress
 import json
 import shutil
+import os
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,6 +267,16 @@ def nodes(tmp_path) -> NodeFactory:
 def closed_port() -> int:
     """A loopback port nothing listens on."""
     return free_port()
+
+
+def run_module_process(name: str, args: dict[str, Any], workdir: Path) -> subprocess.CompletedProcess:
+    """The collection's module ``name`` run as Ansible runs it, in a process of its own (real exit_json and
+    fail_json, whose output masks the secrets): its stdout holds the JSON result."""
+    args_file = workdir / 'args.json'
+    args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    return subprocess.run([sys.executable, '-m', 'ansible_collections.redisops.sentinel.plugins.modules.' + name,
+                           str(args_file)], env=dict(os.environ, PYTHONPATH=str(COLLECTION_LINK.parents[2])),
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 class _ModuleDone(Exception):

@@ -5,17 +5,12 @@ running service in one module run, as node_files and each step's module would do
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from ansible_collections.redisops.sentinel.plugins.module_utils import client
 from ansible_collections.redisops.sentinel.plugins.modules import node_apply
 
-from conftest import MASTER_NAME, RedisNode, config_get
+from conftest import MASTER_NAME, RedisNode, config_get, run_module_process
 
-COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
 SECRET = 'n0de-apply-s3cret'
 
 
@@ -114,11 +109,7 @@ def test_only_the_secrets_are_kept_out_of_the_output(nodes, tmp_path):
                        dict(module='redis_acl', label='users', args=dict(
                            login_port=server.port, login_password=SECRET,
                            users=[dict(name='app', passwords=[SECRET + '-app'], rules='~* +@read')]))])
-    args_file = tmp_path / 'args.json'
-    args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-    proc = subprocess.run([sys.executable, '-m', 'ansible_collections.redisops.sentinel.plugins.modules.node_apply',
-                           str(args_file)], env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)),
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = run_module_process('node_apply', args, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
     result = json.loads(proc.stdout)

@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,10 +14,9 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.client import co
 from ansible_collections.redisops.sentinel.plugins.modules import redis_acl
 
 from conftest import (
-    MASTER_NAME, PASSWORD, REDIS_SERVER, NodeFactory, RedisNode, config_quote, free_port, link_up, sentinel_sees,
-    wait_for)
+    MASTER_NAME, PASSWORD, REDIS_SERVER, NodeFactory, RedisNode, config_quote, free_port, link_up,
+    run_module_process, sentinel_sees, wait_for)
 
-COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
 ADMIN_PASSWORD = 'adm1n "pass" $x'
 NEW_PASSWORD = "n3w 'secret' #2"
 # Sentinel writes auth-pass unquoted when it rewrites its file: no blank, no quote.
@@ -361,11 +357,7 @@ def test_secrets_are_absent_from_the_real_module_output(server, tmp_path):
     """Run as Ansible does (real exit_json, invocation included): no password, no hash."""
     args = dict(login_port=server.port, _ansible_diff=True,
                 users=[dict(name='app', passwords=[PASSWORD, NEW_PASSWORD], rules='~* +get')])
-    args_file = tmp_path / 'args.json'
-    args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-    proc = subprocess.run([sys.executable, '-m', 'ansible_collections.redisops.sentinel.plugins.modules.redis_acl',
-                           str(args_file)], env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)),
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = run_module_process('redis_acl', args, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert_no_secret(proc.stdout, proc.stderr)
     result = json.loads(proc.stdout)

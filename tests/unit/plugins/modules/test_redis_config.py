@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,10 +10,7 @@ from ansible_collections.redisops.sentinel.plugins.module_utils.config import (
     normalize, quote, set_directive, setting_text)
 from ansible_collections.redisops.sentinel.plugins.modules import redis_config
 
-from conftest import PASSWORD, REDIS_SERVER, RedisNode, config_get, free_port
-
-COLLECTIONS = Path(__file__).resolve().parents[4] / 'playbooks' / 'collections'
-MODULE = 'redisops.sentinel.redis_config'
+from conftest import PASSWORD, REDIS_SERVER, RedisNode, config_get, free_port, run_module_process
 
 
 def run(run_module, node: RedisNode, check_mode: bool = False, **args):
@@ -162,11 +156,7 @@ def test_secrets_are_absent_from_the_real_module_output(server, tmp_path):
     """Run as Ansible does (real exit_json, with the invocation): no secret in stdout."""
     exposed = 'exposed secret 77'
     args = dict(login_port=server.port, settings={'masterauth': exposed}, secret_settings={'requirepass': PASSWORD})
-    args_file = tmp_path / 'args.json'
-    args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-    proc = subprocess.run([sys.executable, '-m', 'ansible_collections.redisops.sentinel.plugins.modules.redis_config',
-                           str(args_file)], env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)),
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = run_module_process('redis_config', args, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert PASSWORD not in proc.stdout + proc.stderr and exposed not in proc.stdout + proc.stderr
     result = json.loads(proc.stdout)
