@@ -426,7 +426,7 @@ def converge(acl: AclUsers) -> dict[str, Any]:
     return dict(result, changed=bool(plan.changes), msg=acl.outcome(plan, saved), **acl.done)
 
 
-# The options' rules beyond their types: none (node_apply reads the same name from each module's work).
+# The options' rules beyond their types: none (node_apply checks a step of each module with its CONSTRAINTS).
 CONSTRAINTS: dict[str, Any] = {}
 
 

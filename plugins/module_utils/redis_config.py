@@ -361,7 +361,7 @@ def reload_tls(config: RedisConfig, result: dict[str, Any]) -> dict[str, Any]:
     return dict(result, changed=True, tls_reloaded=True, msg='%s %s' % (result['msg'], msg))
 
 
-# The options' rules beyond their types, for AnsibleModule here and in node_apply's suboptions.
+# The options' rules beyond their types, for AnsibleModule in the module and for node_apply's check of a step.
 CONSTRAINTS: dict[str, Any] = dict(required_one_of=[('settings', 'secret_settings')])
 
 

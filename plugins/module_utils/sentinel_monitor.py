@@ -378,7 +378,7 @@ def converge(module: AnsibleModule, client, result: dict[str, Any]) -> None:
         result.update(changed=True, reset=True)
 
 
-# The options' rules beyond their types: none (node_apply reads the same name from each module's work).
+# The options' rules beyond their types: none (node_apply checks a step of each module with its CONSTRAINTS).
 CONSTRAINTS: dict[str, Any] = {}
 
 
