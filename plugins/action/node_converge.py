@@ -54,11 +54,11 @@ def argument_spec() -> dict[str, dict[str, Any]]:
 class Step(Exception):
     """A module of the sequence failed: its result ends the task."""
 
-    def __init__(self, name: str, result: dict[str, Any], msg: str | None = None) -> None:
+    def __init__(self, name: str, result: dict[str, Any]) -> None:
         super().__init__(name)
         self.name = name
         self.result = result
-        self.msg = msg or '%s: %s' % (name, result.get('msg', 'failed'))
+        self.msg = '%s: %s' % (name, result.get('msg', 'failed'))
 
 
 class ActionModule(ActionBase):
@@ -128,8 +128,7 @@ class ActionModule(ActionBase):
         result = self._run('redisops.sentinel.node_apply', dict(files=files, stop_if_changed=stop, steps=steps),
                            'Write the files', may_fail=True)
         if result.get('failed') and 'failed_step' in result:
-            # node_apply's message starts with the step's label already.
-            raise Step('Apply %s' % result['failed_step'], result, msg='Apply %s' % result['msg'])
+            raise Step('Apply %s' % result['failed_step'], result)
         if result.get('failed'):
             raise Step('Write the files', result)
         self._outcome['changed_paths'].extend(result['changed_paths'])

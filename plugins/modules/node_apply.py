@@ -140,6 +140,7 @@ from typing import Any, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
 
 from ansible_collections.redisops.sentinel.plugins.module_utils import (
     host_state, redis_acl, redis_config, replica_wait, sentinel_monitor, sentinel_wait, topology_info)
@@ -211,7 +212,11 @@ def validated_steps(module: AnsibleModule) -> list[tuple[dict[str, Any], dict[st
         secrets.update(checked._no_log_values)  # pylint: disable=protected-access
         if checked.error_messages:
             module.no_log_values = secrets
-            module.fail_json(msg='%s: %s' % (label(step), ' '.join(checked.error_messages)), failed_step=label(step))
+            msg = ' '.join(checked.error_messages)
+            if isinstance(checked.errors[0], UnsupportedError):
+                # As AnsibleModule words it for the module itself.
+                msg = 'Unsupported parameters for (redisops.sentinel.%s) module: %s' % (step['module'], msg)
+            module.fail_json(msg=msg, failed_step=label(step))
         steps.append((step, checked.validated_parameters))
     module.no_log_values = secrets
     return steps
@@ -239,8 +244,7 @@ def main() -> None:
         except StepFailed as failed:
             changed_now = result['changed'] or bool(failed.result.get('changed'))
             module.fail_json(**dict(failed.result, changed=changed_now, changed_paths=result['changed_paths'],
-                                    steps=result['steps'], failed_step=label(step),
-                                    msg='%s: %s' % (label(step), failed.result['msg'])))
+                                    steps=result['steps'], failed_step=label(step)))
         result['changed'] = result['changed'] or bool(outcome.get('changed'))
         result['steps'].append(dict(module=step['module'], label=step['label'], result=outcome))
     module.exit_json(**result)

@@ -21,20 +21,16 @@ NODE_APPLY = 'redisops.sentinel.node_apply'
 APPLY_KEYS = ('changed_paths', 'steps', 'failed_step', 'invocation')
 
 
-def step_result(applied: dict[str, Any], work: str) -> dict[str, Any]:
+def step_result(applied: dict[str, Any]) -> dict[str, Any]:
     """The task's result from node_apply's: the step's own result when it ran to its end, else the
-    failure as the module would report it (node_apply names the failed step in front of its message)."""
+    failure as the module reports it (its message; node_apply names the step in failed_step)."""
     if applied.get('steps'):
         result = dict(applied['steps'][0]['result'])
         for key in ('warnings', 'deprecations'):
             if applied.get(key):
                 result[key] = applied[key]
         return result
-    result = {key: value for key, value in applied.items() if key not in APPLY_KEYS}
-    prefix = work + ': '
-    if applied.get('failed_step') == work and str(result.get('msg', '')).startswith(prefix):
-        result['msg'] = result['msg'][len(prefix):]
-    return result
+    return {key: value for key, value in applied.items() if key not in APPLY_KEYS}
 
 
 class RemoteStepAction(ActionBase):
@@ -55,5 +51,5 @@ class RemoteStepAction(ActionBase):
         applied = self._execute_module(module_name=NODE_APPLY, task_vars=task_vars,
                                        module_args={'steps': [{'module': self.WORK, 'args': self._task.args}]})
         self._remove_tmp_path(self._connection._shell.tmpdir)
-        result.update(step_result(applied, self.WORK))
+        result.update(step_result(applied))
         return result

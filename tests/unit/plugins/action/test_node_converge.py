@@ -69,7 +69,7 @@ class Recorder(ActionModule):
             answer = self._answer(step['module'])
             label = step['label'] or step['module']
             if answer.get('failed'):
-                return dict(answer, failed_step=label, msg='%s: %s' % (label, answer['msg']))
+                return dict(answer, failed_step=label)
             result['changed'] = result['changed'] or bool(answer.get('changed'))
             result['steps'].append(dict(module=step['module'], label=step['label'], result=answer))
         return result

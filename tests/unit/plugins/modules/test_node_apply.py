@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.redisops.sentinel.plugins.module_utils import client
-from ansible_collections.redisops.sentinel.plugins.modules import node_apply
+from ansible_collections.redisops.sentinel.plugins.modules import node_apply, redis_config
 
 from conftest import MASTER_NAME, RedisNode, config_get, run_module_process
 
@@ -82,8 +82,11 @@ def test_the_failing_step_is_named_and_the_later_ones_do_not_run(run_module, nod
     wrong['args'] = dict(wrong['args'], login_password='not-' + SECRET)
     later = config_step(server, {'maxmemory-policy': 'allkeys-lfu'}, label='later')
     failed, result = run_module(node_apply.main, dict(files=[], steps=[wrong, later]))
-    assert failed and result['failed_step'] == 'wrong login' and result['msg'].startswith('wrong login: ')
+    assert failed and result['failed_step'] == 'wrong login'
     assert result['steps'] == [] and config_get(server, 'maxmemory-policy') == 'noeviction'
+    # The message is the module's own, as redis_config run by itself gives it.
+    own_failed, own = run_module(redis_config.main, wrong['args'])
+    assert own_failed and result['msg'] == own['msg']
 
 
 def test_sentinel_monitor_steps_for_each_master_group(run_module, nodes):
