@@ -23,7 +23,7 @@ from conftest import NodeFactory, free_port, link_up  # noqa: E402  (test fixtur
 from ansible_collections.redisops.sentinel.plugins.module_utils.client import RETRYABLE_ERRORS  # noqa: E402
 from ansible_collections.redisops.sentinel.plugins.module_utils.replication import ReplicaExpectation  # noqa: E402
 from ansible_collections.redisops.sentinel.plugins.module_utils.wait import poll_until  # noqa: E402
-from ansible_collections.redisops.sentinel.plugins.modules.replica_wait import ReplicaChecker  # noqa: E402
+from ansible_collections.redisops.sentinel.plugins.module_utils.replica_wait import ReplicaChecker  # noqa: E402
 
 RUNS = 10
 POLL_INTERVAL = 0.1  # the module default
