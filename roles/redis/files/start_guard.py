@@ -9,7 +9,14 @@ makes the configuration file agree before redis-server reads it.
 - A majority of the Sentinels agree on another node: this node starts as its
   replica (``replicaof`` in the configuration file).
 - They agree on this node: it starts as master only when its append-only file
-  holds what it acknowledged (or when no replica exists that could hold more).
+  holds what it acknowledged (or when no replica exists that could hold more),
+  and when they do not see it down. Down for longer than
+  down-after-milliseconds (a reboot, a slow restart), it may be failed over
+  any moment, even after it is back: a master that starts then takes writes,
+  acknowledged by a replica that follows it again, which the promoted replica
+  never gets. The guard waits instead, as for a failover in progress; the
+  replica is promoted and this node starts as its replica (at the timeout,
+  with no promotion, it starts as written).
   Without one (persistence off, RDB snapshots only, data lost), an empty or
   stale master would be copied by its replicas; the guard waits instead until
   the Sentinels promote a replica, then starts as that replica's replica. When
@@ -73,6 +80,7 @@ class View:
     sentinel: str
     master: str | None = None
     failover: bool = False
+    down: bool = False      # the Sentinel flags the master subjectively or objectively down
     replicas: int = 0
     closed: bool = False    # refused / unknown master name: no Sentinel authority there
     error: str = ''
@@ -182,7 +190,7 @@ def ask(address: str, settings: dict[str, Any]) -> View:
     state = dict(zip(reply[0::2], reply[1::2]))
     flags = set(str(state.get('flags', '')).split(','))
     return View(address, master=join(state['ip'], state['port']),
-                failover='failover_in_progress' in flags,
+                failover='failover_in_progress' in flags, down=bool(flags & {'s_down', 'o_down'}),
                 replicas=int(state.get('num-slaves', 0)))
 
 
@@ -214,6 +222,11 @@ def decide(views: list[View], me: set[str], has_aof: bool) -> Decision:
     if master not in me:
         return Decision('replica', master, '%d of %d Sentinels agree that %s is the master' % (votes, len(views), master))
     replicas = max(view.replicas for view in known if view.master == master)
+    if has_aof and replicas and any(view.down for view in known if view.master == master):
+        return Decision('wait', None, 'the Sentinels still name this node (%s) the master, but they have seen it '
+                        'down for longer than down-after-milliseconds: a failover to one of its %d replica(s) may '
+                        'follow, and what it acknowledged as master meanwhile would be lost. Waiting until they '
+                        'promote a replica' % (master, replicas))
     if has_aof or replicas == 0:
         why = 'its append-only file holds what it acknowledged' if has_aof else 'no replica could hold more'
         return Decision('master', master, '%d of %d Sentinels agree that this node is the master, and %s'

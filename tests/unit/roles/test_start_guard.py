@@ -35,6 +35,9 @@ A, B, ME = '10.0.0.1:6379', '10.0.0.2:6379', '10.0.0.3:6379'
     ([View('s1', ME, replicas=2), View('s2', ME, replicas=2), View('s3', ME, replicas=2)], True, 'master', ME),
     ([View('s1', ME, replicas=2), View('s2', ME, replicas=2), View('s3', ME, replicas=2)], False, 'wait-empty', ME),
     ([View('s1', ME), View('s2', ME), View('s3', ME)], False, 'master', ME),
+    # Seen down (a reboot longer than down-after): a failover may follow; a master now would lose writes.
+    ([View('s1', ME, replicas=2, down=True), View('s2', ME, replicas=2), View('s3', ME, replicas=2)], True, 'wait', None),
+    ([View('s1', ME, down=True), View('s2', ME, down=True), View('s3', ME, down=True)], True, 'master', ME),
     # No majority, a failover under way, or silence: wait.
     ([View('s1', A), View('s2', B), View('s3', error='timed out')], True, 'wait', None),
     ([View('s1', A, failover=True), View('s2', A), View('s3', A)], True, 'wait', None),
@@ -140,6 +143,18 @@ def test_the_master_without_aof_waits_for_the_promotion_then_follows_it(nodes: N
         waiting = pool.submit(start_guard.guard, settings([s.address for s in sentinels], master.address, conf))
         master.stop()   # the crash; the guard holds the restart until the Sentinels promote the replica
         assert waiting.result(timeout=60) == 0
+    assert 'replicaof 127.0.0.1 %d\n' % replica.port in conf.read_text()
+
+
+def test_the_master_seen_down_waits_for_the_promotion_even_with_its_aof(nodes: NodeFactory, tmp_path: Path) -> None:
+    master, replica, sentinels = topology(nodes)
+    data = aof_dir(nodes, 'yes').workdir
+    conf = tmp_path / 'redis.conf'
+    conf.write_text('dir "%s"\nappendonly yes\n' % data)
+    master.stop()   # a reboot: down past down-after before the guard runs
+    wait_for(lambda: any('s_down' in s.client().sentinel_master('mymaster')['flags'] for s in sentinels),
+             'a Sentinel to see the master down')
+    assert start_guard.guard(settings([s.address for s in sentinels], master.address, conf, timeout=60)) == 0
     assert 'replicaof 127.0.0.1 %d\n' % replica.port in conf.read_text()
 
 
