@@ -14,9 +14,11 @@ makes the configuration file agree before redis-server reads it.
   down-after-milliseconds (a reboot, a slow restart), it may be failed over
   any moment, even after it is back: a master that starts then takes writes,
   acknowledged by a replica that follows it again, which the promoted replica
-  never gets. The guard waits instead, as for a failover in progress; the
-  replica is promoted and this node starts as its replica (at the timeout,
-  with no promotion, it starts as written).
+  never gets. The guard waits instead, as for a failover in progress, when
+  the Sentinels have a replica they could promote (up, linked to them,
+  replica-priority not 0); the replica is promoted and this node starts as
+  its replica (at the timeout, with no promotion, it starts as written).
+  With none, no failover can follow: it starts as master at once.
   Without one (persistence off, RDB snapshots only, data lost), an empty or
   stale master would be copied by its replicas; the guard waits instead until
   the Sentinels promote a replica, then starts as that replica's replica. When
@@ -82,6 +84,7 @@ class View:
     failover: bool = False
     down: bool = False      # the Sentinel flags the master subjectively or objectively down
     replicas: int = 0
+    promotable: int = 0     # asked only when down: replicas up, not disconnected, priority not 0
     closed: bool = False    # refused / unknown master name: no Sentinel authority there
     error: str = ''
 
@@ -189,9 +192,26 @@ def ask(address: str, settings: dict[str, Any]) -> View:
         return View(address, closed=getattr(exc, 'errno', None) in CLOSED, error=str(exc) or type(exc).__name__)
     state = dict(zip(reply[0::2], reply[1::2]))
     flags = set(str(state.get('flags', '')).split(','))
+    down = bool(flags & {'s_down', 'o_down'})
+    replicas = int(state.get('num-slaves', 0))
     return View(address, master=join(state['ip'], state['port']),
-                failover='failover_in_progress' in flags, down=bool(flags & {'s_down', 'o_down'}),
-                replicas=int(state.get('num-slaves', 0)))
+                failover='failover_in_progress' in flags, down=down, replicas=replicas,
+                promotable=promotable(address, settings, replicas) if down and replicas else 0)
+
+
+def promotable(address: str, settings: dict[str, Any], known: int) -> int:
+    """How many of the group's replicas this Sentinel could promote now; all it knows when it cannot say."""
+    try:
+        reply = sentinel_command(address, settings, 'SENTINEL', 'REPLICAS', settings['master_name'])
+    except (ReplyError, OSError):
+        return known
+    count = 0
+    for entry in reply:
+        state = dict(zip(entry[0::2], entry[1::2]))
+        flags = set(str(state.get('flags', '')).split(','))
+        if not flags & {'s_down', 'o_down', 'disconnected'} and str(state.get('slave-priority', '1')) != '0':
+            count += 1
+    return count
 
 
 def ask_all(settings: dict[str, Any]) -> list[View]:
@@ -222,7 +242,7 @@ def decide(views: list[View], me: set[str], has_aof: bool) -> Decision:
     if master not in me:
         return Decision('replica', master, '%d of %d Sentinels agree that %s is the master' % (votes, len(views), master))
     replicas = max(view.replicas for view in known if view.master == master)
-    if has_aof and replicas and any(view.down for view in known if view.master == master):
+    if has_aof and any(view.down and view.promotable for view in known if view.master == master):
         return Decision('wait', None, 'the Sentinels still name this node (%s) the master, but they have seen it '
                         'down for longer than down-after-milliseconds: a failover to one of its %d replica(s) may '
                         'follow, and what it acknowledged as master meanwhile would be lost. Waiting until they '

@@ -36,8 +36,11 @@ A, B, ME = '10.0.0.1:6379', '10.0.0.2:6379', '10.0.0.3:6379'
     ([View('s1', ME, replicas=2), View('s2', ME, replicas=2), View('s3', ME, replicas=2)], False, 'wait-empty', ME),
     ([View('s1', ME), View('s2', ME), View('s3', ME)], False, 'master', ME),
     # Seen down (a reboot longer than down-after): a failover may follow; a master now would lose writes.
-    ([View('s1', ME, replicas=2, down=True), View('s2', ME, replicas=2), View('s3', ME, replicas=2)], True, 'wait', None),
+    ([View('s1', ME, replicas=2, down=True, promotable=1), View('s2', ME, replicas=2), View('s3', ME, replicas=2)],
+     True, 'wait', None),
+    # ... unless no replica could be promoted (none, or all down): no failover can follow.
     ([View('s1', ME, down=True), View('s2', ME, down=True), View('s3', ME, down=True)], True, 'master', ME),
+    ([View('s1', ME, replicas=2, down=True), View('s2', ME, replicas=2, down=True)], True, 'master', ME),
     # No majority, a failover under way, or silence: wait.
     ([View('s1', A), View('s2', B), View('s3', error='timed out')], True, 'wait', None),
     ([View('s1', A, failover=True), View('s2', A), View('s3', A)], True, 'wait', None),
@@ -156,6 +159,28 @@ def test_the_master_seen_down_waits_for_the_promotion_even_with_its_aof(nodes: N
              'a Sentinel to see the master down')
     assert start_guard.guard(settings([s.address for s in sentinels], master.address, conf, timeout=60)) == 0
     assert 'replicaof 127.0.0.1 %d\n' % replica.port in conf.read_text()
+
+
+@pytest.mark.parametrize('replica_state', ['down', 'priority 0'])
+def test_the_master_seen_down_with_no_promotable_replica_resumes_as_master(nodes: NodeFactory, tmp_path: Path,
+                                                                           replica_state: str) -> None:
+    master, replica, sentinels = topology(nodes)
+    data = aof_dir(nodes, 'yes').workdir
+    conf = tmp_path / 'redis.conf'
+    conf.write_text('dir "%s"\nappendonly yes\nreplicaof 127.0.0.1 1\n' % data)
+    if replica_state == 'down':
+        replica.stop()
+        wait_for(lambda: all('s_down' in s.client().sentinel_slaves('mymaster')[0]['flags'] for s in sentinels),
+                 'the Sentinels to see the replica down')
+    else:
+        replica.client().config_set('replica-priority', 0)
+        wait_for(lambda: all(s.client().sentinel_slaves('mymaster')[0]['slave-priority'] == 0 for s in sentinels),
+                 'the Sentinels to read replica-priority 0', timeout=30)
+    master.stop()   # no replica to promote: no failover can follow
+    wait_for(lambda: all('s_down' in s.client().sentinel_master('mymaster')['flags'] for s in sentinels),
+             'the Sentinels to see the master down')
+    assert start_guard.guard(settings([s.address for s in sentinels], master.address, conf, timeout=30)) == 0
+    assert 'replicaof' not in conf.read_text()
 
 
 def test_no_sentinel_monitoring_the_group_starts_as_written_at_once(nodes: NodeFactory, tmp_path: Path, closed_port: int) -> None:
