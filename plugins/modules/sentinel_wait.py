@@ -34,20 +34,9 @@ extends_documentation_fragment:
   - redisops.sentinel.connection.attributes
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - redisops.sentinel.remote_step
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
 attributes:
-  action:
-    support: full
-    details:
-      - The action plugin runs the module's work on the host as the one step of
-        M(redisops.sentinel.node_apply), so that a run builds one module payload for the collection's
-        remote work. Options, results and messages are the module's.
-  async:
-    support: full
-    details:
-      - A task with C(async) runs the module itself.
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details:
