@@ -44,12 +44,14 @@ class RemoteStepAction(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         del tmp
+        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
         if self._task.async_val:
-            wrap_async = not self._connection.has_native_async
             result.update(self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
-            return result
-        applied = self._execute_module(module_name=NODE_APPLY, task_vars=task_vars,
-                                       module_args={'steps': [{'module': self.WORK, 'args': self._task.args}]})
-        self._remove_tmp_path(self._connection._shell.tmpdir)
-        result.update(step_result(applied))
+        else:
+            result.update(step_result(self._execute_module(
+                module_name=NODE_APPLY, task_vars=task_vars,
+                module_args={'steps': [{'module': self.WORK, 'args': self._task.args}]})))
+        # As the normal action does: a background job's wrapper removes its own directory.
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
         return result
