@@ -19,11 +19,11 @@ makes the configuration file agree before redis-server reads it.
   replica-priority not 0); the replica is promoted and this node starts as
   its replica (at the timeout, with no promotion, it starts as written).
   With none, no failover can follow: it starts as master at once.
-  Without one (persistence off, RDB snapshots only, data lost), an empty or
-  stale master would be copied by its replicas; the guard waits instead until
-  the Sentinels promote a replica, then starts as that replica's replica. When
-  none is promoted in time it refuses to start (exit 1): systemd's restart
-  policy runs the guard again.
+  Without an append-only file (persistence off, RDB snapshots only, data
+  lost), an empty or stale master would be copied by its replicas; the guard
+  waits instead until the Sentinels promote a replica, then starts as that
+  replica's replica. When none is promoted in time it refuses to start
+  (exit 1): systemd's restart policy runs the guard again.
 - No Sentinel monitors the group (refused, unknown master name): the node
   starts with its configuration as written, at once.
 - Sentinels disagree, fail over, or do not answer: the guard waits; at the
@@ -182,6 +182,12 @@ def _command(address: str, tls: dict[str, str] | None, auth: tuple[str, ...], ar
 
 # --- what the Sentinels say -------------------------------------------------------------------
 
+def entry_state(reply: list[Any]) -> tuple[dict[str, Any], set[str]]:
+    """A Sentinel's field/value reply of one master or replica, and its flags."""
+    state = dict(zip(reply[0::2], reply[1::2]))
+    return state, set(str(state.get('flags', '')).split(','))
+
+
 def ask(address: str, settings: dict[str, Any]) -> View:
     try:
         reply = sentinel_command(address, settings, 'SENTINEL', 'MASTER', settings['master_name'])
@@ -190,8 +196,7 @@ def ask(address: str, settings: dict[str, Any]) -> View:
         return View(address, closed=unknown, error=str(exc))
     except OSError as exc:
         return View(address, closed=getattr(exc, 'errno', None) in CLOSED, error=str(exc) or type(exc).__name__)
-    state = dict(zip(reply[0::2], reply[1::2]))
-    flags = set(str(state.get('flags', '')).split(','))
+    state, flags = entry_state(reply)
     down = bool(flags & {'s_down', 'o_down'})
     replicas = int(state.get('num-slaves', 0))
     return View(address, master=join(state['ip'], state['port']),
@@ -207,8 +212,7 @@ def promotable(address: str, settings: dict[str, Any], known: int) -> int:
         return known
     count = 0
     for entry in reply:
-        state = dict(zip(entry[0::2], entry[1::2]))
-        flags = set(str(state.get('flags', '')).split(','))
+        state, flags = entry_state(entry)
         if not flags & {'s_down', 'o_down', 'disconnected'} and str(state.get('slave-priority', '1')) != '0':
             count += 1
     return count
