@@ -41,11 +41,6 @@ def yes_no(value: Any) -> str:
     return 'yes' if to_bool(value) else 'no'
 
 
-def instance_path(path: str, instance: str) -> str:
-    """A packaged template unit's path or name for this instance (%i)."""
-    return path.replace('%i', instance)
-
-
 class NodeSettings:
     """The derived settings of one host. ``read(name)`` returns the templated value of a variable and
     raises KeyError when the host has none, ``raw(name)`` its value as written (None: none);
@@ -56,7 +51,6 @@ class NodeSettings:
         self._raw = raw
         self._read_file = read_file
         self._vars: dict[str, Any] = {}
-        self._computing: set[str] = set()
 
     # Variables.
     def var(self, name: str, default: Any = _MISSING) -> Any:
@@ -91,13 +85,7 @@ class NodeSettings:
         if key not in self._vars:
             raw = self._raw(key)
             if raw is None or raw == DEFINITION % name:
-                if name in self._computing:
-                    raise AnsibleError('redisops.sentinel.node_settings: %s depends on itself' % key)
-                self._computing.add(name)
-                try:
-                    self._vars[key] = compute()
-                finally:
-                    self._computing.discard(name)
+                self._vars[key] = compute()
             else:
                 self._vars[key] = self.var(key)
         return self._vars[key]
@@ -219,7 +207,8 @@ class NodeSettings:
 
     def _packaged(self, template: str, default: str) -> str:
         instance = self._instance()
-        return instance_path(self.var(template), instance) if instance else self.var(default)
+        # The packaged template unit's path or name, for this instance (%i).
+        return self.var(template).replace('%i', instance) if instance else self.var(default)
 
     def compute_sentinel_config_file(self) -> str:
         return self.or_default('redis_sentinel_config_file', lambda: self.var('__redis_sentinel_config_file'))
