@@ -162,6 +162,12 @@ groups:
     pick_address:
       description: Its C(host:port); null unless RV(groups[].action) is V(recover).
       type: str
+    recovered:
+      description:
+        - The group as it is to be once recovered, in the form the waits and C(sentinel_monitor) take it
+          (C(roles/redis/tasks/sentinel_wait.yml)); null unless RV(groups[].action) is V(recover).
+        - C(name); C(host) and C(port) of the pick; C(replicas), the addresses of RV(groups[].replicas).
+      type: dict
     forced:
       description: Whether the pick was named by O(recover_from).
       type: bool
@@ -318,11 +324,15 @@ def node_row(node: NodeState) -> dict[str, Any]:
 
 def group_report(name: str, verdict: Verdict, nodes: list[NodeState], views: list[SentinelView]) -> dict[str, Any]:
     pick = verdict.pick if verdict.action == RECOVER else None
-    replicas = [node.name for node in nodes if pick and node.reachable and node is not pick]
+    replicas = [node for node in nodes if pick and node.reachable and node is not pick]
+    recovered = None
+    if pick:
+        master = parse_address(pick.address, REDIS_PORT)
+        recovered = dict(name=name, host=master.host, port=master.port, replicas=[node.address for node in replicas])
     return dict(name=name, action=verdict.action, reason=verdict.reason, pick=pick.name if pick else None,
-                pick_address=pick.address if pick else None, forced=verdict.forced, replicas=replicas,
-                skipped=verdict.skipped, discarded=verdict.discarded, nodes=[node_row(node) for node in nodes],
-                sentinels=[asdict(view) for view in views])
+                pick_address=pick.address if pick else None, recovered=recovered, forced=verdict.forced,
+                replicas=[node.name for node in replicas], skipped=verdict.skipped, discarded=verdict.discarded,
+                nodes=[node_row(node) for node in nodes], sentinels=[asdict(view) for view in views])
 
 
 def summarize(report: dict[str, Any], nodes: list[NodeState], views: list[SentinelView]) -> list[str]:

@@ -72,6 +72,8 @@ def test_every_node_a_master_recovers_from_the_one_that_went_on_longest(run_modu
     (report,) = result['groups']
     assert report['action'] == 'recover' and report['pick'] == 'm' and report['pick_address'] == m.address
     assert report['replicas'] == ['r1', 'r2'] and report['forced'] is False and report['discarded'] == []
+    host, port = m.address.rsplit(':', 1)
+    assert report['recovered'] == dict(name=MASTER_NAME, host=host, port=int(port), replicas=[r1.address, r2.address])
     assert result['recover'] == [report]
     rows = {row['name']: row for row in report['nodes']}
     assert rows['r1']['master_replid2'] == rows['m']['master_replid'] and rows['m']['master_replid2'] is None
@@ -88,7 +90,7 @@ def test_without_the_old_master_the_latest_promoted_node_wins_if_allowed(run_mod
     promote(r2)
     m.stop()
     failed, result = run(run_module, [group(m=m, r1=r1, r2=r2)], no_sentinel())
-    assert failed and result['groups'][0]['action'] == 'refuse'
+    assert failed and result['groups'][0]['action'] == 'refuse' and result['groups'][0]['recovered'] is None
     assert 'm do(es) not answer' in result['msg'] and 'redis_recover_ignore_unreachable' in result['msg']
     assert '%s (%s): does not answer' % ('m', m.address) in result['msg']
     assert '(probe: refused, Nothing listens on %s' % m.address in result['msg']
@@ -96,6 +98,7 @@ def test_without_the_old_master_the_latest_promoted_node_wins_if_allowed(run_mod
     assert not failed, result['msg']
     (report,) = result['groups']
     assert report['pick'] == 'r2' and report['replicas'] == ['r1'] and report['skipped'] == ['m']
+    assert report['recovered']['replicas'] == [r1.address]
 
 
 def test_every_node_a_replica_of_a_lost_master(run_module, nodes, closed_port):
