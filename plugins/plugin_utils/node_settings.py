@@ -99,7 +99,7 @@ class NodeSettings:
 
     def _bind(self, name: str) -> list[str]:
         listed = list(self.var(name) or [])
-        return unique(listed if listed else [self.var('redis_address'), '127.0.0.1'])
+        return list(dict.fromkeys(listed if listed else [self.var('redis_address'), '127.0.0.1']))
 
     def compute_server_local(self) -> str:
         return local(self.get('server_bind'))
@@ -127,7 +127,7 @@ class NodeSettings:
         role = self.var('_redis_preflight_role', None)
         if role is not None:
             parts.append('sentinel' if role == 'sentinel' else 'server')
-        return unique(parts)
+        return list(dict.fromkeys(parts))
 
     def compute_host_prepared(self) -> bool:
         """Whether this run has prepared every part of this host (prepare.yml, host.yml)."""
@@ -144,7 +144,7 @@ class NodeSettings:
             packages += [self.get('sentinel_package'), self.get('python_package')]
         if self.var('redis_firewall') == 'firewalld':
             packages.append('firewalld')
-        return unique(packages)
+        return list(dict.fromkeys(packages))
 
     def compute_host_ports(self) -> list[int]:
         """Every TCP port this host's services listen on (firewall, SELinux labels)."""
@@ -157,7 +157,7 @@ class NodeSettings:
                 ports.append(plaintext)
         if 'sentinel' in parts:
             ports.append(as_int(self.var('redis_sentinel_port')))
-        return unique(ports)
+        return list(dict.fromkeys(ports))
 
     # Paths, packages, units and owner: the user's value, else the OS default.
     def _instance(self) -> str:
@@ -423,20 +423,11 @@ class NodeSettings:
             'sentinel_password': self.var('redis_sentinel_password'),
             'sentinel_password_previous': self.var('redis_sentinel_password_previous'),
             'tls': {'ca': self.get('tls_ca'), 'cert': self.get('tls_cert'), 'key': self.get('tls_key')} if tls else {},
-            'me': unique([node['server']] + ['%s:%s' % (address, port) for address in self.get('server_bind')]),
+            'me': list(dict.fromkeys([node['server']] + ['%s:%s' % (address, port) for address in self.get('server_bind')])),
             'config_file': self.get('config_file'),
             'timeout': as_int(self.var('redis_start_guard_timeout')),
             'interval': 1,
         }
-
-
-def unique(items: list[Any]) -> list[Any]:
-    """The items in their order, each once (Jinja's unique filter)."""
-    seen: list[Any] = []
-    for item in items:
-        if item not in seen:
-            seen.append(item)
-    return seen
 
 
 def local(bound: list[str]) -> str:
