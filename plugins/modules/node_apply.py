@@ -136,19 +136,39 @@ failed_step:
   type: str
 """
 
+from types import ModuleType
 from typing import Any, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 
-from ansible_collections.redisops.sentinel.plugins.module_utils import (
-    host_state, redis_acl, redis_config, replica_wait, sentinel_monitor, sentinel_wait, topology_info)
 from ansible_collections.redisops.sentinel.plugins.module_utils.files import FILES_OPTION, ensure
 
-WORKS = {'redis_config': redis_config, 'redis_acl': redis_acl, 'sentinel_monitor': sentinel_monitor,
-         'replica_wait': replica_wait, 'sentinel_wait': sentinel_wait, 'host_state': host_state,
-         'topology_info': topology_info}
+WORKS = ('redis_config', 'redis_acl', 'sentinel_monitor', 'replica_wait', 'sentinel_wait', 'host_state',
+         'topology_info')
+
+
+# pylint: disable=import-outside-toplevel
+def work(name: str) -> ModuleType:
+    """A step's module_utils, imported when a step needs it: the payload carries them all, but the host
+    compiles each one it imports (from the zip, on every run), and redis-py with the Redis ones, so a
+    host_state step costs no Redis client and a Sentinel's step no ACL code."""
+    if name == 'redis_config':
+        from ansible_collections.redisops.sentinel.plugins.module_utils import redis_config as found
+    elif name == 'redis_acl':
+        from ansible_collections.redisops.sentinel.plugins.module_utils import redis_acl as found
+    elif name == 'sentinel_monitor':
+        from ansible_collections.redisops.sentinel.plugins.module_utils import sentinel_monitor as found
+    elif name == 'replica_wait':
+        from ansible_collections.redisops.sentinel.plugins.module_utils import replica_wait as found
+    elif name == 'sentinel_wait':
+        from ansible_collections.redisops.sentinel.plugins.module_utils import sentinel_wait as found
+    elif name == 'host_state':
+        from ansible_collections.redisops.sentinel.plugins.module_utils import host_state as found
+    else:
+        from ansible_collections.redisops.sentinel.plugins.module_utils import topology_info as found
+    return found
 
 
 class StepFailed(Exception):
@@ -207,8 +227,8 @@ def validated_steps(module: AnsibleModule) -> list[tuple[dict[str, Any], dict[st
     secrets = {entry['secret_content'] for entry in module.params['files'] if entry['secret_content']}
     steps = []
     for step in module.params['steps']:
-        work = WORKS[step['module']]
-        checked = ArgumentSpecValidator(work.argument_spec(), **work.CONSTRAINTS).validate(step['args'])
+        work_of = work(step['module'])
+        checked = ArgumentSpecValidator(work_of.argument_spec(), **work_of.CONSTRAINTS).validate(step['args'])
         secrets.update(checked._no_log_values)  # pylint: disable=protected-access
         if checked.error_messages:
             module.no_log_values = secrets
@@ -238,7 +258,7 @@ def main() -> None:
         if step['when_changed'] is not None and not changed & set(step['when_changed']):
             continue
         try:
-            outcome = WORKS[step['module']].run(StepModule(module, params))
+            outcome = work(step['module']).run(StepModule(module, params))
         except StepDone as done:
             outcome = done.result
         except StepFailed as failed:

@@ -4,12 +4,19 @@
 running service in one module run, as node_files and each step's module would do them."""
 from __future__ import annotations
 
+import ast
+import inspect
 import json
+import os
+import subprocess
+import sys
+
+from ansible.executor.module_common import ModuleDepFinder
 
 from ansible_collections.redisops.sentinel.plugins.module_utils import client
 from ansible_collections.redisops.sentinel.plugins.modules import node_apply, redis_config
 
-from conftest import MASTER_NAME, RedisNode, config_get, run_module_process
+from conftest import COLLECTION_LINK, MASTER_NAME, RedisNode, config_get, run_module_process
 
 SECRET = 'n0de-apply-s3cret'
 
@@ -132,3 +139,16 @@ def test_check_mode_without_the_redis_library_reports_each_step_and_goes_on(run_
     assert not failed and result['changed'] and not conf.exists()
     assert [(s['label'], s['result']['msg'].startswith('Check mode: ')) for s in result['steps']] == [
         ('first', True), ('second', True)]
+
+
+def test_each_step_module_is_in_the_payload_and_imported_only_when_a_step_needs_it():
+    """The steps' module_utils are imported inside a function: Ansible's payload builder must still find each
+    one, and loading the module itself must not import the Redis client (a host_state step needs none)."""
+    finder = ModuleDepFinder(node_apply.__name__, ast.parse(inspect.getsource(node_apply)))
+    prefix = ('ansible_collections', 'redisops', 'sentinel', 'plugins', 'module_utils')
+    assert {prefix + (name,) for name in node_apply.WORKS} <= finder.submodules
+    assert [node_apply.work(name).__name__.rsplit('.', 1)[1] for name in node_apply.WORKS] == list(node_apply.WORKS)
+    loaded = subprocess.run([sys.executable, '-c', 'import sys, %s; print(sorted(sys.modules))' % node_apply.__name__],
+                            env=dict(os.environ, PYTHONPATH=str(COLLECTION_LINK.parents[2])),
+                            capture_output=True, text=True, check=True).stdout
+    assert "'redis'" not in loaded and 'module_utils.redis_acl' not in loaded
