@@ -410,6 +410,16 @@ class NodeSettings:
                     for key in ('quorum', 'down_after_milliseconds', 'parallel_syncs', 'failover_timeout')}
         return [dict(group, **settings) for group in self.var('_redis_groups')]
 
+    def compute_recover_groups(self) -> list[dict[str, Any]]:
+        """Each master group as recover_info takes it: its data nodes by inventory name and address, and
+        the redis_master host that starts it (None when no such host is a member)."""
+        inventory = self.var('_redis_inventory')
+        masters = set(self.var('groups').get('redis_master') or [])
+        return [{'name': group['name'],
+                 'nodes': [{'name': name, 'address': inventory['nodes'][name]['server']} for name in group['members']],
+                 'bootstrap': next((name for name in group['members'] if name in masters), None)}
+                for group in inventory['groups']]
+
     def compute_start_guard_settings(self) -> dict[str, Any]:
         """The start guard's settings: the Sentinels to ask, and the addresses this node is known as
         (the topology model's, then each bound address host:port; the guard reads an IPv6 one without

@@ -165,6 +165,17 @@ def test_sentinel_masters_carry_the_monitoring_settings():
                             failover_timeout=DEFAULTS['redis_sentinel_failover_timeout'])]
 
 
+def test_recover_groups_name_each_data_node_and_the_host_that_starts_the_group():
+    """Two groups, one whose bootstrap host is not a member here (a role user's redis_master_host)."""
+    inventory = {'nodes': {'m': {'server': '[fd00::1]:6379'}, 'r1': NODE, 'x': {'server': '10.0.1.1:6380'}},
+                 'groups': [dict(GROUP, members=['m', 'r1']), {'name': 'other', 'members': ['x']}]}
+    groups = settings(_redis_inventory=inventory, groups={'redis_master': ['m'], 'redis_replica': ['r1', 'x']})
+    assert groups.get('recover_groups') == [
+        {'name': 'mymaster', 'bootstrap': 'm',
+         'nodes': [{'name': 'm', 'address': '[fd00::1]:6379'}, {'name': 'r1', 'address': '10.0.0.2:6379'}]},
+        {'name': 'other', 'bootstrap': None, 'nodes': [{'name': 'x', 'address': '10.0.1.1:6380'}]}]
+
+
 def test_start_guard_settings():
     guard = settings(redis_bind=['10.0.0.2', '::1'], redis_tls=True, redis_sentinel_password='sp',
                      _redis_inventory={'nodes': {'r1': {'server': '[fd00::2]:6379'}}}).get('start_guard_settings')
