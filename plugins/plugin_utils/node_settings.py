@@ -19,6 +19,7 @@ from ansible.errors import AnsibleError
 from ansible.plugins.filter.core import to_bool
 
 from ansible_collections.redisops.sentinel.plugins.filter.acl_users import acl_users
+from ansible_collections.redisops.sentinel.plugins.module_utils.address import format_address
 
 PREFIX = '_redis_'
 # How roles/redis/vars/main.yml defines a derived setting that this module computes.
@@ -419,6 +420,41 @@ class NodeSettings:
                  'nodes': [{'name': name, 'address': inventory['nodes'][name]['server']} for name in group['members']],
                  'bootstrap': next((name for name in group['members'] if name in masters), None)}
                 for group in inventory['groups']]
+
+    def compute_cluster_plan(self) -> dict[str, Any]:
+        """A Redis Cluster node (roles/redis_cluster, whose settings come in _redis_cluster_options): how the
+        other nodes reach it, its data ports (the TLS port, and the plain one beside it), its bus port (Redis'
+        default: the plain port, else the TLS port, + 10000), and the cluster's own server settings."""
+        options = self.var('_redis_cluster_options')
+        port = as_int(self.var('redis_port'))
+        plain = as_int(self.var('redis_tls_plaintext_port')) if self.flag('redis_tls') else 0
+        announced = as_int(self.var('redis_announce_port'))
+        node = {
+            'name': self.var('inventory_hostname'),
+            'machine': self.var('ansible_host', None) or self.var('inventory_hostname'),
+            'instance': self.text('redis_instance'),
+            'node': format_address(self.text('redis_announce_ip') or self.text('redis_address'), announced or port),
+            'data_ports': [port] + ([plain] if plain > 0 else []),
+            'bus_port': as_int(options['bus_port']) or (plain if plain > 0 else port) + 10000,
+            'replicas': as_int(options['replicas']),
+        }
+        return {'node': node, 'settings': self._cluster_settings(options, announced)}
+
+    def _cluster_settings(self, options: dict[str, Any], announced: int) -> dict[str, str]:
+        """What redis.conf holds at bootstrap and the server gets live afterwards."""
+        tls = self.flag('redis_tls')
+        optional = {
+            'cluster-port': as_int(options['bus_port']),
+            'cluster-announce-ip': self.text('redis_announce_ip'),
+            'cluster-announce-tls-port' if tls else 'cluster-announce-port': announced,
+            'cluster-announce-bus-port': as_int(options['announce_bus_port']),
+            'tls-cluster': 'yes' if tls else '',
+        }
+        settings = {'cluster-enabled': 'yes',
+                    'cluster-config-file': options['config_file'] or 'nodes-%d.conf' % as_int(self.var('redis_port')),
+                    'cluster-node-timeout': str(as_int(options['node_timeout']))}
+        settings.update({name: str(value) for name, value in optional.items() if value})
+        return settings
 
     def compute_start_guard_settings(self) -> dict[str, Any]:
         """The start guard's settings: the Sentinels to ask, and the addresses this node is known as

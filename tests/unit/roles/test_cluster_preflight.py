@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The redis_cluster group check (roles/redis/tasks/cluster_preflight.yml), run by ansible-playbook on
-inventories of local hosts: nothing is installed, the check only reads the inventory."""
+inventories of local hosts: nothing is installed, the check only reads the inventory. The settings and the
+problems are tabled in tests/unit/plugins/lookup/test_node_settings.py and test_cluster_problems.py."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 TOP = Path(__file__).resolve().parents[3]
@@ -110,34 +110,12 @@ def test_too_few_nodes(tmp_path):
         'redis_cluster has 5 hosts; 6 are needed for 3 masters with 1 replica(s) each (redis_cluster_replicas).')
 
 
-def test_zero_replicas_need_three_nodes(tmp_path):
-    hosts = {name: variables for name, variables in six_nodes().items() if not name.endswith('-b')}
-    proc = run(tmp_path, hosts, group_vars={'redis_cluster_replicas': 0})
-    assert proc.returncode == 0, proc.stdout
-
-
-@pytest.mark.parametrize('overrides,expected', [
-    (dict(**{'cl-2': dict(redis_address='10.0.0.1')}),
-     'Hosts cl-1, cl-2 are all the node 10.0.0.1:6379: give each its own redis_address, redis_port or '
-     'redis_announce_ip/port.'),
-    (dict(**{'cl-1-b': dict(redis_instance='')}),
-     "Hosts cl-1 and cl-1-b run on the same machine cl-1 with the same redis_instance '': they would share a "
-     "unit, a configuration file and a data directory; give each its own redis_instance (e.g. the port)."),
-    (dict(**{'cl-1-b': dict(redis_port=16379)}),
-     'Hosts cl-1 and cl-1-b run on the same machine cl-1 and both use port 16379 (data ports 6379 and bus port '
-     '16379, against 16379 and 26379; the bus port is the data port + 10000 unless redis_cluster_bus_port is set).'),
-    (dict(**{'cl-3': dict(redis_cluster_replicas=2)}),
-     'redis_cluster_replicas differs between the hosts (1, 2): set it once for the group.'),
-])
-def test_each_problem_names_the_hosts(tmp_path, overrides, expected):
-    assert problems(run(tmp_path, six_nodes(**overrides)), tmp_path) == expected
-
-
-def test_a_start_guard_timeout_shorter_than_a_failover_is_refused(tmp_path):
-    assert problems(run(tmp_path, six_nodes(), group_vars={'redis_start_guard_timeout': 30}), tmp_path) == (
-        "redis_start_guard_timeout (30 s) is shorter than twice redis_cluster_node_timeout (15000 ms) plus 5 s: the "
-        "start guard of a wiped master's node would refuse to start it before the cluster has failed that master "
-        "over. Set redis_start_guard_timeout to 35 or more, or lower redis_cluster_node_timeout.")
+def test_two_hosts_of_a_machine_sharing_a_port(tmp_path):
+    """The ports come from each host's settings; tests/unit/plugins/filter/test_cluster_problems.py has the
+    other problems."""
+    assert problems(run(tmp_path, six_nodes(**{'cl-1-b': dict(redis_port=16379)})), tmp_path) == (
+        'Hosts cl-1 and cl-1-b run on the same machine cl-1 and both use port 16379 (data ports 6379 and bus port '
+        '16379, against 16379 and 26379; the bus port is the data port + 10000 unless redis_cluster_bus_port is set).')
 
 
 def test_a_limited_run_is_refused(tmp_path):

@@ -176,6 +176,39 @@ def test_recover_groups_name_each_data_node_and_the_host_that_starts_the_group()
         {'name': 'other', 'bootstrap': None, 'nodes': [{'name': 'x', 'address': '10.0.1.1:6380'}]}]
 
 
+CLUSTER = {'replicas': 1, 'node_timeout': 15000, 'bus_port': 0, 'announce_bus_port': 0, 'config_file': ''}
+
+
+@pytest.mark.parametrize('overrides,options,node,extra', [
+    ({}, {}, dict(node='10.0.0.2:6379', data_ports=[6379], bus_port=16379), {}),
+    (dict(ansible_host='machine-1', redis_port=6380, redis_instance='6380'), dict(config_file='c.conf'),
+     dict(machine='machine-1', instance='6380', node='10.0.0.2:6380', data_ports=[6380], bus_port=16380),
+     {'cluster-config-file': 'c.conf'}),
+    # Announced: the others reach it there; with TLS the announced port is the TLS one.
+    (dict(redis_address='fd00::2', redis_announce_port='7000', redis_tls=True), {},
+     dict(node='[fd00::2]:7000', data_ports=[6379], bus_port=16379),
+     {'cluster-announce-tls-port': '7000', 'tls-cluster': 'yes'}),
+    (dict(redis_announce_ip='203.0.113.2'), dict(announce_bus_port='17000'),
+     dict(node='203.0.113.2:6379', data_ports=[6379], bus_port=16379),
+     {'cluster-announce-ip': '203.0.113.2', 'cluster-announce-bus-port': '17000'}),
+    # A plain port beside TLS is a data port too, and the default bus port follows it; an explicit one is cluster-port.
+    (dict(redis_tls=True, redis_tls_plaintext_port=6390), {},
+     dict(node='10.0.0.2:6379', data_ports=[6379, 6390], bus_port=16390),
+     {'tls-cluster': 'yes'}),
+    (dict(redis_tls=True, redis_tls_plaintext_port=6390), dict(bus_port='20000'),
+     dict(node='10.0.0.2:6379', data_ports=[6379, 6390], bus_port=20000), {'tls-cluster': 'yes', 'cluster-port': '20000'}),
+    # Without TLS, the plain port setting is not a port of this node.
+    (dict(redis_tls_plaintext_port=6390, redis_announce_port=7000), dict(replicas='2', node_timeout='5000'),
+     dict(node='10.0.0.2:7000', data_ports=[6379], bus_port=16379, replicas=2),
+     {'cluster-announce-port': '7000', 'cluster-node-timeout': '5000'}),
+])
+def test_cluster_plan(overrides, options, node, extra):
+    plan = settings(_redis_cluster_options=dict(CLUSTER, **options), **overrides).get('cluster_plan')
+    assert plan['node'] == dict(dict(name='r1', machine='r1', instance='', replicas=1), **node)
+    assert plan['settings'] == dict({'cluster-enabled': 'yes', 'cluster-config-file': 'nodes-%d.conf' % node['data_ports'][0],
+                                     'cluster-node-timeout': '15000'}, **extra)
+
+
 def test_start_guard_settings():
     guard = settings(redis_bind=['10.0.0.2', '::1'], redis_tls=True, redis_sentinel_password='sp',
                      _redis_inventory={'nodes': {'r1': {'server': '[fd00::2]:6379'}}}).get('start_guard_settings')
