@@ -55,6 +55,16 @@ def is_ip_address(text: str) -> bool:
     return True
 
 
+def is_ip_network(text: str) -> bool:
+    """An address, or a network as address/prefix or address/netmask (IPv4 or IPv6), as a firewalld rich
+    rule's source takes it; host bits may be set."""
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def acl_user_name_error(name: str) -> str | None:
     """Why ``name`` cannot name an ACL user.
 

@@ -25,7 +25,7 @@ from typing import Iterator
 import pytest
 import yaml
 
-from conftest import PASSWORD, NodeFactory, RedisNode, free_port, link_up, wait_for
+from conftest import COLLECTION_LINK, PASSWORD, NodeFactory, RedisNode, free_port, link_up, wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 ROLE = ROOT / 'roles/redis_exporter'
@@ -171,6 +171,8 @@ def exporter_problems(tmp_path: Path, hosts: dict) -> dict[str, list[str]]:
         'tasks': [{'ansible.builtin.debug': {'var': '_redis_exporter_problems'}}]}]), encoding='utf-8')
     env = {key: value for key, value in os.environ.items() if not key.startswith('ANSIBLE_')}
     env['ANSIBLE_STDOUT_CALLBACK'] = 'ansible.posix.json'
+    # The role's checks use this collection's plugins.
+    env['ANSIBLE_COLLECTIONS_PATH'] = str(COLLECTION_LINK.parents[2])
     result = subprocess.run([str(Path(sys.executable).parent / 'ansible-playbook'), '-i', str(inventory), str(playbook)],
                             env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -184,12 +186,14 @@ def test_the_role_refuses_clashing_ports_and_bad_sources_and_accepts_a_second_se
     problems = exporter_problems(tmp_path, {
         'one': {'redis_address': '10.0.0.1'},
         'one-cache': {'redis_address': '10.0.0.1', 'redis_instance': 'cache', 'redis_exporter_port': 9122},
-        'two': {'redis_address': '10.0.0.2', 'redis_exporter_allow_sources': ['10.0.0.0/8', 'fd00::5', 'prometheus']},
+        'two': {'redis_address': '10.0.0.2', 'redis_exporter_allow_sources': ['10.0.0.0/8', 'fd00::5', 'prometheus',
+                                                                       '10.0.0.0/33', '10.0.0.1/255.0.0.0']},
         'three': {'redis_address': '10.0.0.3', 'redis_acl': True},
         'four': {'redis_address': '10.0.0.4', 'redis_exporter_port': 70000},
     })
     assert problems['one'] == [] and problems['one-cache'] == []
-    assert problems['two'] == ['redis_exporter_allow_sources: "prometheus" is not an IP address or network (CIDR)']
+    assert problems['two'] == ['redis_exporter_allow_sources: "%s" is not an IP address or network (CIDR)' % source
+                               for source in ('prometheus', '10.0.0.0/33')]
     assert problems['three'] == ['redis_acl is on: set redis_exporter_acl_password (the exporter user logs in with it)']
     assert problems['four'] == ['redis_exporter_port and redis_exporter_sentinel_port must be between 1 and 65535']
     clash = exporter_problems(tmp_path, {'one': {'redis_address': '10.0.0.1'},

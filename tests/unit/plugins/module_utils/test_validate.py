@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.redisops.sentinel.plugins.module_utils.validate import (
-    acl_refused_rule, acl_user_name_error, is_instance_name, is_ip_address, is_master_name, is_port, survives_unquoted)
+    acl_refused_rule, acl_user_name_error, is_instance_name, is_ip_address, is_ip_network, is_master_name, is_port, survives_unquoted)
 
 from conftest import NodeFactory, RedisNode, free_port, wait_for
 
@@ -39,6 +39,8 @@ def test_scalar_rules():
     assert not is_instance_name('a/b')
     assert is_ip_address('10.0.0.1') and is_ip_address('fd00::1') and not is_ip_address('nat.example')
     assert not is_ip_address('10.0.0')
+    assert all(map(is_ip_network, ['10.0.0.1', '10.0.0.1/8', 'fd00::/64', '10.0.0.0/255.0.0.0']))
+    assert not any(map(is_ip_network, ['1.2.3', '10.0.0.0/33', 'prometheus', '', ' 10.0.0.1']))
     assert survives_unquoted('$ecret#1!') and not survives_unquoted('two words') and not survives_unquoted('it"s')
 
 
