@@ -15,8 +15,9 @@ description:
   - Computes each setting from the host's variables (the public C(redis_*) settings, the OS settings the
     roles load, the topology model, the live masters). They are the bind and local addresses, paths,
     packages, units, TLS files and options, the server's settings and secrets, logins, ACL users, the
-    Sentinels' master groups, the start guard's settings, the master groups as C(playbooks/recover.yml)
-    reads them and a Redis Cluster node's address, ports and settings. A C(_redis_<name>) variable set by a task
+    Sentinels' master groups, the start guard's settings, the master groups with their data nodes as
+    C(playbooks/doctor.yml) and C(playbooks/recover.yml) read them, and a Redis Cluster node's address, ports
+    and settings. A C(_redis_<name>) variable set by a task
     or block is used as it is.
 options:
   _terms:

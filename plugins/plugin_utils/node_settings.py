@@ -411,15 +411,19 @@ class NodeSettings:
                     for key in ('quorum', 'down_after_milliseconds', 'parallel_syncs', 'failover_timeout')}
         return [dict(group, **settings) for group in self.var('_redis_groups')]
 
-    def compute_recover_groups(self) -> list[dict[str, Any]]:
-        """Each master group as recover_info takes it: its data nodes by inventory name and address, and
-        the redis_master host that starts it (None when no such host is a member)."""
+    def compute_group_nodes(self) -> list[dict[str, Any]]:
+        """Each master group with its data nodes by inventory name and address (the doctor's groups)."""
         inventory = self.var('_redis_inventory')
-        masters = set(self.var('groups').get('redis_master') or [])
         return [{'name': group['name'],
-                 'nodes': [{'name': name, 'address': inventory['nodes'][name]['server']} for name in group['members']],
-                 'bootstrap': next((name for name in group['members'] if name in masters), None)}
+                 'nodes': [{'name': name, 'address': inventory['nodes'][name]['server']} for name in group['members']]}
                 for group in inventory['groups']]
+
+    def compute_recover_groups(self) -> list[dict[str, Any]]:
+        """The groups as recover_info takes them: with each group's data nodes, the redis_master host that
+        starts it (None when no such host is a member)."""
+        masters = set(self.var('groups').get('redis_master') or [])
+        return [dict(group, bootstrap=next((node['name'] for node in group['nodes'] if node['name'] in masters), None))
+                for group in self.get('group_nodes')]
 
     def compute_cluster_plan(self) -> dict[str, Any]:
         """A Redis Cluster node (roles/redis_cluster, whose settings come in _redis_cluster_options): how the

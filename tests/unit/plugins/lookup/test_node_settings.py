@@ -170,6 +170,8 @@ def test_recover_groups_name_each_data_node_and_the_host_that_starts_the_group()
     inventory = {'nodes': {'m': {'server': '[fd00::1]:6379'}, 'r1': NODE, 'x': {'server': '10.0.1.1:6380'}},
                  'groups': [dict(GROUP, members=['m', 'r1']), {'name': 'other', 'members': ['x']}]}
     groups = settings(_redis_inventory=inventory, groups={'redis_master': ['m'], 'redis_replica': ['r1', 'x']})
+    assert groups.get('group_nodes') == [{key: value for key, value in group.items() if key != 'bootstrap'}
+                                         for group in groups.get('recover_groups')]
     assert groups.get('recover_groups') == [
         {'name': 'mymaster', 'bootstrap': 'm',
          'nodes': [{'name': 'm', 'address': '[fd00::1]:6379'}, {'name': 'r1', 'address': '10.0.0.2:6379'}]},
