@@ -59,14 +59,14 @@ _value:
 
 
 def haproxy_problems(listens: list[Mapping[str, Any]], settings: Mapping[str, Any]) -> list[str]:
-    ports = [int(listen['port']) for listen in listens]
+    ports = [int(item['port']) for item in listens]
     listen = settings['listen']
     problems = []
     if not listens:
         problems.append('the inventory has no redis_master host: there is no master group to route to')
     if not listen:
         problems.append('set redis_haproxy_listen_address (or redis_address)')
-    names = [listen['name'] for listen in listens]
+    names = [item['name'] for item in listens]
     problems.extend('redis_haproxy_ports names "%s", which is no master group of the inventory' % name
                     for name in settings['ports'] if name not in names)
     shown = ', '.join(map(str, ports))
