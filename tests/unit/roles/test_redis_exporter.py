@@ -186,8 +186,8 @@ def test_the_role_refuses_clashing_ports_and_bad_sources_and_accepts_a_second_se
     problems = exporter_problems(tmp_path, {
         'one': {'redis_address': '10.0.0.1'},
         'one-cache': {'redis_address': '10.0.0.1', 'redis_instance': 'cache', 'redis_exporter_port': 9122},
-        'two': {'redis_address': '10.0.0.2', 'redis_exporter_allow_sources': ['10.0.0.0/8', 'fd00::5', 'prometheus',
-                                                                       '10.0.0.0/33', '10.0.0.1/255.0.0.0']},
+        'two': {'redis_address': '10.0.0.2',
+                'redis_exporter_allow_sources': ['10.0.0.0/8', 'fd00::5', 'prometheus', '10.0.0.0/33', '10.0.0.1/255.0.0.0']},
         'three': {'redis_address': '10.0.0.3', 'redis_acl': True},
         'four': {'redis_address': '10.0.0.4', 'redis_exporter_port': 70000},
     })

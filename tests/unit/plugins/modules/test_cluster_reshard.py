@@ -17,6 +17,10 @@ from conftest import NodeFactory, RedisNode, wait_for
 from test_cluster_modules import SETTLE_TIMEOUT, command, form, myid, settled, start
 
 KEYS = 3000
+# redis-py (8.1; redis/redis-py#4015) learns the nodes from CLUSTER SLOTS only: while the first slots move to a
+# master that holds none yet, the ASK redirect for a new key of a moving slot names a node it does not know, and
+# the client fails that write with this AttributeError before sending it. The write was never acknowledged.
+REDIS_PY_ASK_BUG = "'NoneType' object has no attribute 'redis_connection'"
 
 
 def slot_counts(node: RedisNode) -> dict[str, int]:
@@ -97,6 +101,7 @@ def test_rebalance_onto_a_new_master_under_writes_loses_no_key(run_module, four)
 
     written: dict[str, str] = {}
     errors: list[str] = []
+    unsent: dict[str, str] = {}
     stop = threading.Event()
 
     def writer() -> None:
@@ -107,7 +112,12 @@ def test_rebalance_onto_a_new_master_under_writes_loses_no_key(run_module, four)
             try:
                 client.set(key, value)
                 written[key] = value
-            except Exception as exc:  # the test fails on any error the client passes on
+            except AttributeError as exc:
+                if REDIS_PY_ASK_BUG in str(exc):
+                    unsent[key] = value
+                else:
+                    errors.append('%s: %r' % (key, exc))
+            except Exception as exc:  # the test fails on any error Redis makes the client pass on
                 errors.append('%s: %r' % (key, exc))
             index += 1
         client.close()
@@ -125,6 +135,8 @@ def test_rebalance_onto_a_new_master_under_writes_loses_no_key(run_module, four)
     assert sorted(slot_counts(four[1]).values()) == [4096] * 4
     assert errors == [] and len(written) > 0
     assert missing(four, values) == [] and missing(four, written) == []
+    # The client bug's writes never reached a server: each is missing, none half-written.
+    assert missing(four, unsent) == list(unsent)
     assert open_marks(four) == []
 
     failed, again = reshard(run_module, four[2])
