@@ -33,6 +33,7 @@ NOT_VARIABLES = {
     'redis_restore_manifest': 'a variable of playbooks/restore.yml only (-e), not of the roles',
     'redis_restore_confirm': 'a variable of playbooks/restore.yml only (-e), not of the roles',
     'redis_up': "a metric of Prometheus' redis exporter",
+    'redis_connection': "an attribute of redis-py's ClusterNode, in an error message it raises",
 }
 # A word that starts with redis_ and is not inside a longer name (_redis_x, __redis_x, x.redis_y is fine).
 NAME = re.compile(r'(?<![\w$-])redis_[a-z0-9_]*[a-z0-9]')
